@@ -1,0 +1,232 @@
+"""The study configuration: validation and the objects the workflow plans from.
+
+``config.yaml`` is the public interface.  It is checked in two passes before any
+job runs: the JSON schema in ``workflow/schemas`` (types, required and unknown
+keys), then the family-aware checks here (known family, its parameters and their
+ranges, its estimators).  Every message names the scenario, the key, the bad
+value and what is allowed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+
+from .families import Family, registry
+
+SCHEMA_PATH = Path(__file__).resolve().parents[1] / "workflow" / "schemas" / "config.schema.yaml"
+DEFAULT_CHUNK_SIZE = 100_000
+DEFAULT_CI_LEVEL = 0.95
+DEFAULT_CHECK_REPLICATIONS = 20
+
+
+class ConfigError(ValueError):
+    """A configuration that must not start a run.  One line per problem."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__("invalid config:\n  - " + "\n  - ".join(problems))
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """One validated scenario: a family at one parameter value, over sample sizes."""
+
+    name: str
+    family: str
+    params: dict[str, float]
+    sample_sizes: tuple[int, ...]
+    replications: int
+    estimators: tuple[str, ...]
+    chunk_size: int
+    ci_level: float
+    seed: int
+    description: str = ""
+
+    @property
+    def family_obj(self) -> Family:
+        return registry()[self.family]
+
+    def chunks(self) -> list[tuple[int, int]]:
+        """Replication ranges ``(first, stop)`` of the simulation jobs.
+
+        Chunks are aligned to multiples of ``chunk_size``, so raising the number
+        of replications keeps every full chunk (and its file) as it was.
+        """
+        r, c = self.replications, self.chunk_size
+        return [(a, min(a + c, r)) for a in range(0, r, c)]
+
+    def simulation_params(self) -> dict[str, Any]:
+        """What a simulation job's output depends on besides its wildcards.
+
+        Snakemake re-runs a job when these change, so they hold exactly the
+        scenario's data-generating settings: editing one scenario re-runs that
+        scenario only.
+        """
+        return {
+            "family": self.family,
+            "params": dict(self.params),
+            "seed": self.seed,
+            "estimators": list(self.estimators),
+        }
+
+
+@dataclass(frozen=True)
+class Study:
+    """The validated configuration."""
+
+    seed: int
+    scenarios: tuple[Scenario, ...]
+    check_replications: int
+    raw: dict[str, Any] = field(repr=False, default_factory=dict)
+
+    @cached_property
+    def by_name(self) -> dict[str, Scenario]:
+        return {s.name: s for s in self.scenarios}
+
+    def scenario(self, name: str) -> Scenario:
+        return self.by_name[name]
+
+
+def _where(config: Mapping[str, Any], path: list[Any]) -> str:
+    """'scenario 'coin' (scenarios[0])' or 'top level', for messages."""
+    if len(path) >= 2 and path[0] == "scenarios" and isinstance(path[1], int):
+        i = path[1]
+        scenarios = config.get("scenarios")
+        name = None
+        if isinstance(scenarios, list) and i < len(scenarios) and isinstance(scenarios[i], dict):
+            name = scenarios[i].get("name")
+        label = f"scenario {name!r}" if isinstance(name, str) else "scenario"
+        return f"{label} (scenarios[{i}])"
+    return "top level"
+
+
+def _key(path: list[Any]) -> str:
+    parts = path[2:] if len(path) >= 2 and path[0] == "scenarios" else path
+    out = ""
+    for p in parts:
+        out += f"[{p}]" if isinstance(p, int) else (f".{p}" if out else str(p))
+    return out or "(the whole entry)"
+
+
+def _schema_problem(config: Mapping[str, Any], error: jsonschema.ValidationError) -> str:
+    path = list(error.absolute_path)
+    where = _where(config, path)
+    v, s = error.validator, error.validator_value
+    if v == "required":
+        missing = [k for k in s if isinstance(error.instance, dict) and k not in error.instance]
+        key = ".".join(str(p) for p in [*path[2:], missing[0]]) if path[:1] == ["scenarios"] else missing[0]
+        return f"{where}: key {key!r} is missing; it is required"
+    if v == "additionalProperties":
+        allowed = sorted(error.schema.get("properties", {}))
+        extra = sorted(set(error.instance) - set(allowed))
+        prefix = _key(path) + "." if _key(path) != "(the whole entry)" else ""
+        return (
+            f"{where}: unknown key {prefix}{extra[0]!r}; allowed keys: {', '.join(allowed)}"
+        )
+    value = error.instance
+    allowed = {
+        "type": f"must be of type {s}",
+        "minimum": f"must be >= {s}",
+        "maximum": f"must be <= {s}",
+        "exclusiveMinimum": f"must be > {s}",
+        "exclusiveMaximum": f"must be < {s}",
+        "multipleOf": f"must be a multiple of {s}",
+        "minItems": f"must have at least {s} item(s)",
+        "uniqueItems": "must not repeat a value",
+        "pattern": f"must match {s} (letters, digits, '_' and '-'; it becomes a file name)",
+    }.get(v, error.message)
+    return f"{where}: key {_key(path)!r} = {value!r} is not allowed; it {allowed}"
+
+
+def _family_problems(i: int, sc: Mapping[str, Any], config: Mapping[str, Any]) -> list[str]:
+    where = _where(config, ["scenarios", i])
+    families = registry()
+    if sc["family"] not in families:
+        return [f"{where}: key 'family' = {sc['family']!r} is not a known family; known: {', '.join(families)}"]
+    fam = families[sc["family"]]
+    problems = []
+    given = sc["params"]
+    for p in fam.parameters:
+        if p.name not in given:
+            problems.append(f"{where}: key 'params.{p.name}' is missing; family {fam.name!r} needs params {', '.join(fam.parameter_names)}")
+        elif not p.contains(float(given[p.name])):
+            problems.append(f"{where}: key 'params.{p.name}' = {given[p.name]!r} is not allowed; {p.name} must be {p.allowed()}")
+    for extra in sorted(set(given) - set(fam.parameter_names)):
+        problems.append(f"{where}: key 'params.{extra}' is not a parameter of family {fam.name!r}; its params are {', '.join(fam.parameter_names)}")
+    known = [e.name for e in fam.estimators]
+    for e in sc.get("estimators", []):
+        if e not in known:
+            problems.append(f"{where}: key 'estimators' has {e!r}, which family {fam.name!r} does not offer; available: {', '.join(known)}")
+    return problems
+
+
+def validate(config: Mapping[str, Any], schema_path: str | Path = SCHEMA_PATH) -> Study:
+    """Check ``config`` and return the :class:`Study`; raise :class:`ConfigError`.
+
+    All problems are collected, so a user fixes the whole file in one go.
+    """
+    if not isinstance(config, Mapping) or not config:
+        raise ConfigError(["top level: the config is empty; it needs at least 'seed' and 'scenarios'"])
+    schema = yaml.safe_load(Path(schema_path).read_text(encoding="utf-8"))
+    validator = jsonschema.Draft202012Validator(schema)
+    errors = sorted(validator.iter_errors(config), key=lambda e: list(map(str, e.absolute_path)))
+    if errors:
+        raise ConfigError([_schema_problem(config, e) for e in errors])
+    problems: list[str] = []
+    seen: dict[str, int] = {}
+    for i, sc in enumerate(config["scenarios"]):
+        if sc["name"] in seen:
+            problems.append(
+                f"{_where(config, ['scenarios', i])}: key 'name' = {sc['name']!r} is already used by scenarios[{seen[sc['name']]}]; names must be unique"
+            )
+        seen.setdefault(sc["name"], i)
+        problems.extend(_family_problems(i, sc, config))
+    if problems:
+        raise ConfigError(problems)
+    return _build(config)
+
+
+def _build(config: Mapping[str, Any]) -> Study:
+    seed = int(config["seed"])
+    chunk = int(config.get("chunk_size", DEFAULT_CHUNK_SIZE))
+    level = float(config.get("ci_level", DEFAULT_CI_LEVEL))
+    scenarios = []
+    for sc in config["scenarios"]:
+        fam = registry()[sc["family"]]
+        scenarios.append(
+            Scenario(
+                name=sc["name"],
+                family=fam.name,
+                params={p: float(sc["params"][p]) for p in fam.parameter_names},
+                sample_sizes=tuple(sorted(int(n) for n in sc["sample_sizes"])),
+                replications=int(sc["replications"]),
+                estimators=tuple(sc.get("estimators", [e.name for e in fam.estimators])),
+                chunk_size=int(sc.get("chunk_size", chunk)),
+                ci_level=float(sc.get("ci_level", level)),
+                seed=seed,
+                description=sc.get("description", ""),
+            )
+        )
+    return Study(
+        seed=seed,
+        scenarios=tuple(scenarios),
+        check_replications=int(config.get("check_replications", DEFAULT_CHECK_REPLICATIONS)),
+        raw=dict(config),
+    )
+
+
+def load(path: str | Path) -> Study:
+    """Read and validate a YAML config file."""
+    text = Path(path).read_text(encoding="utf-8")
+    try:
+        config = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ConfigError([f"{path}: not valid YAML: {exc}"]) from None
+    return validate(config or {})

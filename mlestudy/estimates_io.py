@@ -1,0 +1,48 @@
+"""Per-replication estimate files: self-describing parquet, written atomically.
+
+Each file carries its scenario, n and replication range in the parquet schema
+metadata, so readers never parse paths.  Nothing time-dependent goes in, so the
+same job always writes the same bytes.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Iterable
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from .atomic import write_atomic
+
+META_KEY = b"mlestudy"
+
+
+def write_estimates(frame: pd.DataFrame, path: str | Path, **meta: object) -> None:
+    """Write one chunk of estimates with ``meta`` (scenario, n, first, stop, ...)."""
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    metadata = {**(table.schema.metadata or {}), META_KEY: json.dumps(meta, sort_keys=True).encode()}
+    table = table.replace_schema_metadata(metadata)
+    write_atomic(path, lambda p: pq.write_table(table, p, compression="zstd"))
+
+
+def read_meta(path: str | Path) -> dict:
+    """The metadata written by :func:`write_estimates`."""
+    return json.loads(pq.read_schema(path).metadata[META_KEY])
+
+
+def read_estimates(paths: Iterable[str | Path]) -> pd.DataFrame:
+    """Concatenate chunk files, ordered by replication."""
+    frames = [pd.read_parquet(p) for p in paths]
+    return pd.concat(frames, ignore_index=True).sort_values("replication", ignore_index=True)
+
+
+def group_by_n(paths: Iterable[str | Path]) -> dict[int, list[str]]:
+    """Chunk files grouped by the sample size recorded inside them."""
+    groups: dict[int, list[str]] = defaultdict(list)
+    for p in paths:
+        groups[int(read_meta(p)["n"])].append(str(p))
+    return dict(sorted(groups.items()))

@@ -1,0 +1,50 @@
+"""Bernoulli(p): the coin.  p-hat = k/n is unbiased and attains the CRLB exactly."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+
+from .base import Estimate, EstimatorInfo, Family, FloatArray, Parameter, Status, Theta
+
+
+class Bernoulli(Family):
+    name = "bernoulli"
+    description = "Bernoulli trials with success probability p"
+    parameters = (
+        Parameter("p", 0.0, 1.0, start=0.5, description="success probability"),
+    )
+    estimators = (
+        EstimatorInfo("mle", ("p",), "sample proportion k/n (the MLE; unbiased)"),
+    )
+
+    def sample(self, rng: np.random.Generator, theta: Theta, size: tuple[int, int]) -> FloatArray:
+        return (rng.random(size) < theta["p"]).astype(np.float64)
+
+    def loglik(self, x: FloatArray, theta: Mapping[str, FloatArray | float]) -> FloatArray:
+        p = np.asarray(theta["p"], dtype=float)[..., None]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            terms = np.where(x > 0, np.log(p), np.log1p(-p))
+        return terms.sum(axis=-1)
+
+    def statistics(self, x: FloatArray) -> dict[str, FloatArray]:
+        return {"successes": x.sum(axis=-1)}
+
+    def estimate(self, stats: Mapping[str, FloatArray], n: int) -> dict[str, Estimate]:
+        p = stats["successes"] / n
+        status = np.where((p == 0) | (p == 1), Status.BOUNDARY, Status.OK).astype(np.int8)
+        return {"mle": Estimate({"p": p}, status)}
+
+    def fisher_information(self, theta: Mapping[str, FloatArray | float]) -> FloatArray:
+        p = np.asarray(theta["p"], dtype=float)
+        with np.errstate(divide="ignore"):
+            return (1.0 / (p * (1.0 - p)))[..., None, None]
+
+    def inverse_fisher_information(self, theta: Mapping[str, FloatArray | float]) -> FloatArray:
+        p = np.asarray(theta["p"], dtype=float)
+        return (p * (1.0 - p))[..., None, None]
+
+    def exact_moments(self, estimator: str, parameter: str, theta: Theta, n: int) -> tuple[float, float]:
+        p = theta["p"]
+        return p, p * (1.0 - p) / n

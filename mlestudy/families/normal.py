@@ -1,0 +1,81 @@
+"""Normal(mu, sigma2): the textbook case.
+
+The variance MLE divides by n and is biased by (n-1)/n; the unbiased version
+divides by n-1 but has the larger mean squared error.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+
+import numpy as np
+
+from .base import Estimate, EstimatorInfo, Family, FloatArray, Parameter, Status, Theta
+
+
+class Normal(Family):
+    name = "normal"
+    description = "normal observations with mean mu and variance sigma2"
+    parameters = (
+        Parameter("mu", start=0.0, description="mean"),
+        Parameter("sigma2", 0.0, start=1.0, description="variance"),
+    )
+    estimators = (
+        EstimatorInfo("mle", ("mu", "sigma2"), "x-bar and sum((x - x-bar)^2)/n (the MLE)"),
+        EstimatorInfo("unbiased", ("sigma2",), "sum((x - x-bar)^2)/(n-1) (unbiased for n >= 2)"),
+    )
+
+    def sample(self, rng: np.random.Generator, theta: Theta, size: tuple[int, int]) -> FloatArray:
+        return rng.normal(theta["mu"], math.sqrt(theta["sigma2"]), size)
+
+    def loglik(self, x: FloatArray, theta: Mapping[str, FloatArray | float]) -> FloatArray:
+        mu = np.asarray(theta["mu"], dtype=float)
+        s2 = np.asarray(theta["sigma2"], dtype=float)
+        n = x.shape[-1]
+        ss = ((x - mu[..., None]) ** 2).sum(axis=-1)
+        return -0.5 * n * np.log(2 * math.pi * s2) - ss / (2 * s2)
+
+    def statistics(self, x: FloatArray) -> dict[str, FloatArray]:
+        mean = x.mean(axis=-1)
+        ss = ((x - mean[..., None]) ** 2).sum(axis=-1)
+        return {"mean": mean, "ss": ss}
+
+    def estimate(self, stats: Mapping[str, FloatArray], n: int) -> dict[str, Estimate]:
+        mean, ss = stats["mean"], stats["ss"]
+        # sigma2-hat = 0 (n = 1, or a constant sample): the likelihood is unbounded.
+        boundary = np.where(ss == 0, Status.BOUNDARY, Status.OK).astype(np.int8)
+        out = {"mle": Estimate({"mu": mean, "sigma2": ss / n}, boundary)}
+        if n >= 2:
+            out["unbiased"] = Estimate({"sigma2": ss / (n - 1)}, boundary.copy())
+        else:
+            out["unbiased"] = Estimate(
+                {"sigma2": np.full_like(ss, np.nan)},
+                np.full(ss.shape, Status.UNDEFINED, dtype=np.int8),
+            )
+        return out
+
+    def fisher_information(self, theta: Mapping[str, FloatArray | float]) -> FloatArray:
+        s2 = np.asarray(theta["sigma2"], dtype=float)
+        out = np.zeros(s2.shape + (2, 2))
+        with np.errstate(divide="ignore"):
+            out[..., 0, 0] = 1.0 / s2
+            out[..., 1, 1] = 1.0 / (2.0 * s2**2)
+        return out
+
+    def inverse_fisher_information(self, theta: Mapping[str, FloatArray | float]) -> FloatArray:
+        s2 = np.asarray(theta["sigma2"], dtype=float)
+        out = np.zeros(s2.shape + (2, 2))
+        out[..., 0, 0] = s2
+        out[..., 1, 1] = 2.0 * s2**2
+        return out
+
+    def exact_moments(self, estimator: str, parameter: str, theta: Theta, n: int) -> tuple[float, float]:
+        s2 = theta["sigma2"]
+        if parameter == "mu":
+            return theta["mu"], s2 / n
+        if estimator == "mle":
+            return (n - 1) * s2 / n, 2 * (n - 1) * s2**2 / n**2
+        if n < 2:
+            return math.nan, math.nan
+        return s2, 2 * s2**2 / (n - 1)

@@ -1,0 +1,47 @@
+"""Poisson(rate): counts.  rate-hat = x-bar is unbiased and attains the CRLB exactly."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+from scipy.special import gammaln
+
+from .base import Estimate, EstimatorInfo, Family, FloatArray, Parameter, Status, Theta
+
+
+class Poisson(Family):
+    name = "poisson"
+    description = "Poisson counts with mean (rate) lambda"
+    parameters = (Parameter("rate", 0.0, start=1.0, description="mean count per observation"),)
+    estimators = (EstimatorInfo("mle", ("rate",), "sample mean x-bar (the MLE; unbiased)"),)
+
+    def sample(self, rng: np.random.Generator, theta: Theta, size: tuple[int, int]) -> FloatArray:
+        return rng.poisson(theta["rate"], size).astype(np.float64)
+
+    def loglik(self, x: FloatArray, theta: Mapping[str, FloatArray | float]) -> FloatArray:
+        lam = np.asarray(theta["rate"], dtype=float)[..., None]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            terms = np.where(x > 0, x * np.log(lam), 0.0) - lam - gammaln(x + 1.0)
+        return terms.sum(axis=-1)
+
+    def statistics(self, x: FloatArray) -> dict[str, FloatArray]:
+        return {"total": x.sum(axis=-1)}
+
+    def estimate(self, stats: Mapping[str, FloatArray], n: int) -> dict[str, Estimate]:
+        rate = stats["total"] / n
+        # An all-zero sample puts the MLE on the boundary rate = 0.
+        status = np.where(rate == 0, Status.BOUNDARY, Status.OK).astype(np.int8)
+        return {"mle": Estimate({"rate": rate}, status)}
+
+    def fisher_information(self, theta: Mapping[str, FloatArray | float]) -> FloatArray:
+        lam = np.asarray(theta["rate"], dtype=float)
+        with np.errstate(divide="ignore"):
+            return (1.0 / lam)[..., None, None]
+
+    def inverse_fisher_information(self, theta: Mapping[str, FloatArray | float]) -> FloatArray:
+        return np.asarray(theta["rate"], dtype=float)[..., None, None]
+
+    def exact_moments(self, estimator: str, parameter: str, theta: Theta, n: int) -> tuple[float, float]:
+        lam = theta["rate"]
+        return lam, lam / n

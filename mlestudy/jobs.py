@@ -1,0 +1,156 @@
+"""What each workflow job does, given its paths and parameters.
+
+The scripts under ``scripts/`` are one call into this module, so the same
+functions run under Snakemake, in tests and from a Python prompt.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import asdict
+from pathlib import Path
+
+import pandas as pd
+
+from .aggregate import summarise_scenario
+from .atomic import write_atomic
+from .config import Scenario
+from .families import Status, registry
+from .estimates_io import group_by_n, read_estimates, write_estimates
+from .numerical import check_closed_form
+from .seeding import BLOCK_SIZE, block_seed, blocks_of
+from .simulate import simulate_range
+
+log = logging.getLogger("mlestudy")
+
+
+@contextmanager
+def logged(path: str | Path) -> Iterator[logging.Logger]:
+    """Send this job's log and warnings to ``path``; log a failure before raising."""
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    handler = logging.FileHandler(path, mode="w", encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(logging.INFO)
+    logging.captureWarnings(True)
+    start = time.perf_counter()
+    try:
+        yield log
+    except BaseException:
+        log.exception("job failed")
+        raise
+    finally:
+        log.info("elapsed %.3f s", time.perf_counter() - start)
+        handler.flush()
+
+
+def scenario_of(params: Mapping) -> Scenario:
+    """Rebuild a :class:`Scenario` from the dict a rule passed as ``params``."""
+    fields = dict(params)
+    fields["sample_sizes"] = tuple(fields["sample_sizes"])
+    fields["estimators"] = tuple(fields["estimators"])
+    return Scenario(**fields)
+
+
+def scenario_params(scenario: Scenario) -> dict:
+    """The inverse of :func:`scenario_of`: plain types Snakemake can compare."""
+    d = asdict(scenario)
+    d["sample_sizes"] = list(d["sample_sizes"])
+    d["estimators"] = list(d["estimators"])
+    return d
+
+
+def simulate_job(
+    scenario: str, simulation: Mapping, n: int, first: int, stop: int, output: str | Path
+) -> None:
+    """Simulate and fit replications first..stop-1 of one (scenario, n).
+
+    ``simulation`` is :meth:`Scenario.simulation_params`: the job sees nothing
+    else of the config, so nothing else can change its output.
+    """
+    family = registry()[simulation["family"]]
+    seed = int(simulation["seed"])
+    log.info("scenario %s, n=%d, replications %d..%d", scenario, n, first, stop - 1)
+    for b in blocks_of(first, stop):
+        seq = block_seed(seed, scenario, n, b)
+        log.info("block %d: SeedSequence(entropy=%d, spawn_key=%s)", b, seq.entropy, seq.spawn_key)
+    frame = simulate_range(
+        family, simulation["params"], seed=seed, scenario=scenario,
+        n=n, first=first, stop=stop, estimators=list(simulation["estimators"]),
+    )  # fmt: skip
+    for e in simulation["estimators"]:
+        status = frame[f"{e}.status"].to_numpy()
+        log.info("estimator %s: %d failed, %d on the boundary", e, int(Status.failed(status).sum()),
+                 int((status == Status.BOUNDARY).sum()))  # fmt: skip
+    write_estimates(
+        frame, output, scenario=scenario, family=family.name, params=simulation["params"], n=n,
+        first=first, stop=stop, seed=seed, block_size=BLOCK_SIZE,
+    )  # fmt: skip
+
+
+def write_csv(frame: pd.DataFrame, output: str | Path) -> None:
+    """CSV with full float precision (round-trips bit for bit), atomically."""
+    write_atomic(output, lambda p: frame.to_csv(p, index=False, float_format="%.17g"))
+
+
+def check_job(scenario: Scenario, replications: int, output: str | Path) -> None:
+    """Closed-form vs numerical MLE on the first replications at every n."""
+    frame = check_closed_form(
+        scenario.family_obj, scenario.params, seed=scenario.seed, scenario=scenario.name,
+        sample_sizes=scenario.sample_sizes, replications=min(replications, scenario.replications),
+    )  # fmt: skip
+    log.info("max |closed - numerical| = %.3g over %d fits", frame["abs_diff"].max(), len(frame))
+    write_csv(frame, output)
+
+
+def aggregate_job(scenario: Scenario, inputs: Sequence[str | Path], output: str | Path) -> None:
+    """One scenario's summary table from its chunk files."""
+    groups = group_by_n(inputs)
+    missing = set(scenario.sample_sizes) - set(groups)
+    if missing:
+        raise ValueError(f"no estimate files for n in {sorted(missing)}")
+    table = summarise_scenario(scenario, groups)
+    for n, group in table.groupby("n"):
+        expected = scenario.replications
+        got = set(group["replications"])
+        if got != {expected}:
+            raise ValueError(f"n={n}: found {got} replications, expected {expected}")
+    write_csv(table, output)
+
+
+def concat_job(inputs: Sequence[str | Path], output: str | Path) -> None:
+    """Stack per-scenario CSV tables into one (the study's summary.csv)."""
+    write_csv(pd.concat([pd.read_csv(p) for p in inputs], ignore_index=True), output)
+
+
+def figures_job(scenario: Scenario, summary: str | Path, estimates: Sequence[str | Path], outputs: Mapping[str, str]) -> None:
+    """Draw one scenario's figures."""
+    from .figures import draw_scenario
+
+    groups = group_by_n(estimates)
+    frames = {n: read_estimates(files) for n, files in groups.items()}
+    draw_scenario(scenario, pd.read_csv(summary), frames, outputs)
+
+
+
+def report_job(
+    config: Mapping,
+    summary: str | Path,
+    checks: Sequence[str | Path],
+    benchmarks: Sequence[str | Path],
+    template: str | Path,
+    output: str | Path,
+) -> None:
+    """Render the HTML report from the study's tables and figures."""
+    from .config import validate
+    from .figures import FIGURES
+    from .report import render
+
+    study = validate(dict(config))
+    check_tables = {Path(p).stem: pd.read_csv(p) for p in checks}
+    figures = {s.name: {f: f"results/figures/{s.name}/{f}.png" for f in FIGURES} for s in study.scenarios}
+    render(study, pd.read_csv(summary), check_tables, figures, benchmarks, output, template)

@@ -1,0 +1,254 @@
+"""The study's HTML report: one self-contained file, figures embedded.
+
+Each scenario is written up in the ADEMP frame of Morris et al. (2019): aims,
+data-generating mechanism, estimands, methods, performance measures.  Every
+number is printed with its Monte Carlo standard error, and a number that does
+not exist (an infinite moment) is printed as a dash with the reason.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import importlib.metadata
+import math
+import platform
+import subprocess
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import jinja2
+import numpy as np
+import pandas as pd
+import yaml
+
+from .atomic import write_text_atomic
+from .config import Scenario, Study
+from .figures import FIGURES
+
+TEMPLATE = Path(__file__).resolve().parents[1] / "report" / "template.html.j2"
+Z_DISAGREE = 4.0
+"""|z| at or above which simulation and theory are said to disagree."""
+
+PACKAGES = ("mlestudy", "numpy", "scipy", "pandas", "pyarrow", "matplotlib", "seaborn", "snakemake", "jinja2")
+
+CAPTIONS = {
+    "bias": "Bias against n. Points: simulated bias ± 2 MCSE; lines: exact finite-sample bias. "
+    "See the MLE of a variance or of an exponential rate start biased and the bias shrink like 1/n; "
+    "an unbiased estimator sits on zero.",
+    "variance": "Variance against n (log–log). Dashed: the Cramér–Rao bound 1/(n·I(θ)); lines: exact variance. "
+    "The MLE's variance approaches the bound; a biased estimator may even fall below it.",
+    "efficiency": "Efficiency = CRLB / variance, ± 2 MCSE. Values tend to 1 as n grows: the MLE is "
+    "asymptotically efficient. Above 1 is possible only for a biased estimator.",
+    "sampling": "Sampling distribution of √n(θ̂ − θ) at the smallest and largest n, against its limit "
+    "N(0, 1/I(θ)). At small n the shape is skewed or discrete; at large n it is normal.",
+    "mse": "Mean squared error against n (log–log), ± 2 MCSE, with the CRLB dashed. Where an unbiased "
+    "estimator exists, compare: the biased MLE often has the lower MSE.",
+}
+
+
+def fmt(value: float, digits: int = 4) -> str:
+    """A number for a table; a dash for NaN."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "—"
+    if isinstance(value, (int, np.integer)):
+        return f"{value:,}"
+    if value != 0 and (abs(value) >= 1e5 or abs(value) < 1e-3):
+        return f"{value:.{digits - 1}e}"
+    return f"{value:.{digits}g}"
+
+
+def fmt_pm(value: float, mcse: float) -> str:
+    """'value ± mcse', the value rounded to the precision its MCSE supports."""
+    if not math.isfinite(value):
+        return "—"
+    if not math.isfinite(mcse) or mcse <= 0:
+        return f"{fmt(value)} ± —"
+    decimals = max(0, 1 - math.floor(math.log10(mcse)))
+    if decimals > 6 or abs(value) >= 1e5:
+        return f"{value:.3e} ± {mcse:.1e}"
+    return f"{value:.{decimals}f} ± {mcse:.{decimals}f}"
+
+
+def missing_reason(row: Mapping) -> str | None:
+    """Why a row has dashes, in words (None if nothing is missing)."""
+    k = row["finite_moments"]
+    if row["n_failed"] == row["replications"]:
+        return f"{row['estimator']} is undefined at n = {row['n']}"
+    if k < 1:
+        return f"E[θ̂] is infinite at n = {row['n']}"
+    if k < 2:
+        return (f"the variance of {row['estimator']} is infinite at n = {row['n']} (moments exist only up to "
+                f"order {k:g}), so there is no variance, MSE or MCSE of the mean to estimate")  # fmt: skip
+    if k < 4:
+        return (f"the fourth moment of {row['estimator']} is infinite at n = {row['n']}, so the variance "
+                f"exists but its Monte Carlo error (and the MSE's) does not")  # fmt: skip
+    if math.isnan(row["exact_mean"]):
+        return "no closed form for the exact moments"
+    return None
+
+
+def table_rows(summary: pd.DataFrame) -> list[dict]:
+    """Formatted rows of one scenario's summary table."""
+    rows = []
+    for r in summary.to_dict("records"):
+        rows.append(
+            {
+                "estimator": r["estimator"],
+                "parameter": r["parameter"],
+                "n": r["n"],
+                "failed": r["n_failed"],
+                "boundary": r["n_boundary"],
+                "mean": fmt_pm(r["mean"], r["bias_mcse"]),
+                "exact_mean": fmt(r["exact_mean"], 6),
+                "z_mean": fmt(r["z_mean"], 2),
+                "z_mean_flag": abs(r["z_mean"]) >= Z_DISAGREE,
+                "bias": fmt_pm(r["bias"], r["bias_mcse"]),
+                "variance": fmt_pm(r["variance"], r["variance_mcse"]),
+                "exact_variance": fmt(r["exact_variance"], 6),
+                "z_variance": fmt(r["z_variance"], 2),
+                "z_variance_flag": abs(r["z_variance"]) >= Z_DISAGREE,
+                "mse": fmt_pm(r["mse"], r["mse_mcse"]),
+                "crlb": fmt(r["crlb"]),
+                "efficiency": fmt_pm(r["efficiency"], r["efficiency_mcse"]),
+                "coverage": fmt_pm(r["coverage"], r["coverage_mcse"]),
+                "note": missing_reason(r),
+            }
+        )
+    return rows
+
+
+def z_scores(summary: pd.DataFrame) -> np.ndarray:
+    """All finite z-scores (mean and variance) of a summary table."""
+    z = np.concatenate([summary["z_mean"].to_numpy(float), summary["z_variance"].to_numpy(float)])
+    return z[np.isfinite(z)]
+
+
+def verdict(summary: pd.DataFrame) -> dict:
+    """Do simulation and exact theory agree?  Based on the z-scores."""
+    z = z_scores(summary)
+    bad = summary[(summary["z_mean"].abs() >= Z_DISAGREE) | (summary["z_variance"].abs() >= Z_DISAGREE)]
+    return {
+        "comparisons": int(z.size),
+        "rms": float(np.sqrt(np.mean(z**2))) if z.size else math.nan,
+        "max_abs": float(np.max(np.abs(z))) if z.size else math.nan,
+        "agree": bool(z.size) and bad.empty,
+        "disagree": [f"{r.estimator} {r.parameter} at n = {r.n}" for r in bad.itertuples()],
+        "threshold": Z_DISAGREE,
+    }
+
+
+def check_summary(checks: pd.DataFrame) -> dict:
+    """Closed-form vs numerical MLE, in a few numbers."""
+    interior = checks[~checks["boundary"]]
+    return {
+        "fits": len(checks),
+        "sample_sizes": sorted(checks["n"].unique().tolist()),
+        "replications": int(checks["replication"].nunique()),
+        "max_abs_diff": float(interior["abs_diff"].max()) if len(interior) else math.nan,
+        "boundary": int(checks["boundary"].sum()),
+        "boundary_max_abs_diff": float(checks.loc[checks["boundary"], "abs_diff"].max()) if checks["boundary"].any() else math.nan,
+        "not_converged": int((~checks["converged"]).sum()),
+    }
+
+
+def ademp(scenario: Scenario) -> dict[str, str]:
+    """The scenario described in the ADEMP frame."""
+    fam = scenario.family_obj
+    params = ", ".join(f"{k} = {v:g}" for k, v in scenario.params.items())
+    sizes = ", ".join(str(n) for n in scenario.sample_sizes)
+    estimators = "; ".join(f"<b>{e}</b>: {fam.estimator(e).description}" for e in scenario.estimators)
+    return {
+        "Aims": (scenario.description or "")
+        + f" How do the estimators of {', '.join(fam.parameter_names)} behave as the sample grows from "
+        f"n = {min(scenario.sample_sizes)} to {max(scenario.sample_sizes)}: bias, variance, efficiency "
+        "against the Cramér–Rao bound, approach to normality.",
+        "Data-generating mechanism": f"{fam.description}, {params}; n ∈ {{{sizes}}}; "
+        f"{scenario.replications:,} independent replications per n, seed {scenario.seed}, each block of "
+        "1,000 replications drawn from its own PCG64 stream keyed by (seed, scenario, n, block).",
+        "Estimands": ", ".join(f"{k} = {v:g}" for k, v in scenario.params.items()) + ".",
+        "Methods": estimators + ".",
+        "Performance measures": "mean, bias, variance, MSE, efficiency = CRLB / variance, coverage of the "
+        f"{scenario.ci_level:.0%} Wald interval θ̂ ± z·√(1/(n·I(θ̂))); each with its Monte Carlo standard "
+        "error (Morris et al. 2019; fourth-moment MCSE for the variance); z-scores against exact theory.",
+    }
+
+
+def data_uri(path: str | Path) -> str:
+    return "data:image/png;base64," + base64.b64encode(Path(path).read_bytes()).decode("ascii")
+
+
+def git_commit(cwd: str | Path = ".") -> str:
+    """HEAD, with '+dirty' when tracked files differ; 'unknown' outside git."""
+    try:
+        head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=cwd, capture_output=True, text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=cwd, capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown (not a git checkout)"
+    return head + ("+dirty" if dirty else "")
+
+
+def versions() -> dict[str, str]:
+    out = {"python": platform.python_version()}
+    for p in PACKAGES:
+        try:
+            out[p] = importlib.metadata.version(p)
+        except importlib.metadata.PackageNotFoundError:
+            out[p] = "not installed"
+    return out
+
+
+def timing(benchmarks: Sequence[str | Path]) -> dict:
+    """Job count, summed job time and wall-clock span, from Snakemake benchmark files."""
+    if not benchmarks:
+        return {"jobs": 0, "job_seconds": math.nan, "wall_seconds": math.nan}
+    seconds, starts = [], []
+    for b in benchmarks:
+        s = float(pd.read_csv(b, sep="\t")["s"].iloc[0])
+        seconds.append(s)
+        starts.append(Path(b).stat().st_mtime - s)
+    now = dt.datetime.now().timestamp()
+    return {"jobs": len(seconds), "job_seconds": float(sum(seconds)), "wall_seconds": now - min(starts)}
+
+
+def render(
+    study: Study,
+    summary: pd.DataFrame,
+    checks: Mapping[str, pd.DataFrame],
+    figures: Mapping[str, Mapping[str, str | Path]],
+    benchmarks: Sequence[str | Path],
+    output: str | Path,
+    template: str | Path = TEMPLATE,
+) -> None:
+    """Write the report to ``output``."""
+    sections = []
+    for sc in study.scenarios:
+        part = summary[summary["scenario"] == sc.name]
+        sections.append(
+            {
+                "name": sc.name,
+                "family": sc.family,
+                "ademp": ademp(sc),
+                "rows": table_rows(part),
+                "notes": sorted({r["note"] for r in table_rows(part) if r["note"]}),
+                "verdict": verdict(part),
+                "check": check_summary(checks[sc.name]),
+                "figures": [{"name": f, "src": data_uri(figures[sc.name][f]), "caption": CAPTIONS[f]} for f in FIGURES],
+            }
+        )
+    z = z_scores(summary)
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(Path(template).parent), autoescape=True, undefined=jinja2.StrictUndefined)
+    html = env.get_template(Path(template).name).render(
+        sections=sections,
+        overall={"comparisons": int(z.size), "rms": float(np.sqrt(np.mean(z**2))) if z.size else math.nan,
+                 "max_abs": float(np.abs(z).max()) if z.size else math.nan, "rows": len(summary)},  # fmt: skip
+        config_yaml=yaml.safe_dump(study.raw, sort_keys=False),
+        seed=study.seed,
+        versions=versions(),
+        commit=git_commit(),
+        timing=timing(benchmarks),
+        generated=dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC"),
+        fmt=fmt,
+        threshold=Z_DISAGREE,
+    )
+    write_text_atomic(output, html)

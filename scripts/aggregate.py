@@ -1,0 +1,10 @@
+"""Rule aggregate_scenario: one scenario's summary table."""
+
+from mlestudy.jobs import aggregate_job, logged, scenario_of
+
+with logged(snakemake.log[0]):  # noqa: F821 - injected by Snakemake
+    aggregate_job(
+        scenario_of(snakemake.params.scenario),  # noqa: F821
+        inputs=list(snakemake.input),  # noqa: F821
+        output=snakemake.output[0],  # noqa: F821
+    )

@@ -1,0 +1,10 @@
+"""Rule check_closed_form: closed-form vs numerical MLE for one scenario."""
+
+from mlestudy.jobs import check_job, logged, scenario_of
+
+with logged(snakemake.log[0]):  # noqa: F821 - injected by Snakemake
+    check_job(
+        scenario_of(snakemake.params.scenario),  # noqa: F821
+        replications=snakemake.params.replications,  # noqa: F821
+        output=snakemake.output[0],  # noqa: F821
+    )

@@ -1,0 +1,12 @@
+"""Rule figures: draw one scenario's figures."""
+
+from mlestudy.figures import FIGURES
+from mlestudy.jobs import figures_job, logged, scenario_of
+
+with logged(snakemake.log[0]):  # noqa: F821 - injected by Snakemake
+    figures_job(
+        scenario_of(snakemake.params.scenario),  # noqa: F821
+        summary=snakemake.input.summary,  # noqa: F821
+        estimates=list(snakemake.input.estimates),  # noqa: F821
+        outputs={name: getattr(snakemake.output, name) for name in FIGURES},  # noqa: F821
+    )

@@ -1,0 +1,135 @@
+"""Tests of the keyed-stream seeding: results must not depend on how work is cut up."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from mlestudy.families import get_family
+from mlestudy.seeding import BLOCK_SIZE, block_rng, block_seed, blocks_of, scenario_key
+from mlestudy.simulate import iter_data, simulate_range
+
+THETA = {
+    "normal": {"mu": 5.0, "sigma2": 4.0},
+    "exponential": {"rate": 0.5},
+    "bernoulli": {"p": 0.7},
+    "poisson": {"rate": 3.0},
+}
+FAMILIES = sorted(THETA)
+
+
+@pytest.mark.parametrize("name", FAMILIES)
+@pytest.mark.parametrize("n", [1, 7])
+def test_sample_prefix_property(name, n):
+    """Rows drawn in several calls from one generator equal the rows of one call.
+
+    Block seeding relies on this: a job drawing rows in cache-sized batches
+    must see the same numbers as one drawing the block at once.
+    """
+    fam = get_family(name)
+    whole_rng = np.random.default_rng(11)
+    whole = fam.sample(whole_rng, THETA[name], (100, n))
+    split_rng = np.random.default_rng(11)
+    parts = [fam.sample(split_rng, THETA[name], (rows, n)) for rows in (1, 10, 37, 52)]
+    np.testing.assert_array_equal(np.concatenate(parts), whole)
+    # Both generators are left in the same state, so later rows agree too.
+    assert split_rng.bit_generator.state == whole_rng.bit_generator.state
+
+
+def _sim(name: str, n: int, first: int, stop: int, **kw) -> pd.DataFrame:
+    opts = {"seed": 99, "scenario": f"split-{name}", **kw}
+    return simulate_range(get_family(name), THETA[name], n=n, first=first, stop=stop, **opts)
+
+
+SPLITS = {
+    "aligned": [0, 1000, 3000],
+    "unaligned": [0, 500, 3000],
+    "three-ragged": [0, 1234, 2999, 3000],
+}
+
+
+@pytest.mark.parametrize("name", FAMILIES)
+@pytest.mark.parametrize("n", [3, 100])  # n = 100: batches of 655 rows cut across blocks
+@pytest.mark.parametrize("split", list(SPLITS))
+def test_simulate_range_split_is_bit_identical(name, n, split):
+    """Any partition of [0, 3000) into ranges reproduces the single run bit for bit."""
+    whole = _sim(name, n, 0, 3000)
+    cuts = SPLITS[split]
+    parts = [_sim(name, n, a, b) for a, b in itertools.pairwise(cuts)]
+    joined = pd.concat(parts, ignore_index=True)
+    pd.testing.assert_frame_equal(joined, whole, check_exact=True)
+    np.testing.assert_array_equal(whole["replication"].to_numpy(), np.arange(3000))
+
+
+def test_more_replications_only_append():
+    """Raising R keeps the first R estimates (the stream of block b never depends on R)."""
+    short = _sim("exponential", 5, 0, 1500)
+    long = _sim("exponential", 5, 0, 4000)
+    pd.testing.assert_frame_equal(long.iloc[:1500], short, check_exact=True)
+
+
+def test_iter_data_covers_range_contiguously():
+    """iter_data yields consecutive replication indices covering exactly [first, stop)."""
+    fam = get_family("normal")
+    seen = []
+    for start, x in iter_data(fam, THETA["normal"], seed=1, scenario="s", n=200, first=250, stop=2610):
+        assert x.shape[1] == 200
+        seen.extend(range(start, start + x.shape[0]))
+    assert seen == list(range(250, 2610))
+
+
+def test_estimator_subset_columns():
+    """Asking for a subset of estimators returns only their columns, same values."""
+    full = _sim("normal", 4, 0, 1000)
+    sub = _sim("normal", 4, 0, 1000, estimators=["unbiased"])
+    assert list(sub.columns) == ["replication", "unbiased.sigma2", "unbiased.status"]
+    pd.testing.assert_frame_equal(sub, full[sub.columns], check_exact=True)
+
+
+def _first_draws(seed: int, scenario: str, n: int, block: int) -> np.ndarray:
+    return block_rng(seed, scenario, n, block).random(8)
+
+
+@pytest.mark.parametrize(
+    "other",
+    [(2, "coin", 5, 0), (1, "coin2", 5, 0), (1, "Coin", 5, 0), (1, "coin", 6, 0), (1, "coin", 5, 1)],
+    ids=["seed", "name", "name-case", "n", "block"],
+)
+def test_keys_give_different_streams(other):
+    """Changing the seed, scenario name, n or block changes the stream."""
+    assert not np.array_equal(_first_draws(1, "coin", 5, 0), _first_draws(*other))
+
+
+def test_same_key_same_stream():
+    """The stream depends on the key only, not on when or how often it is created."""
+    np.testing.assert_array_equal(_first_draws(1, "coin", 5, 3), _first_draws(1, "coin", 5, 3))
+    assert block_seed(1, "coin", 5, 3).spawn_key == (*scenario_key("coin"), 5, 3)
+
+
+def test_simulations_of_different_scenarios_differ():
+    """Two scenarios with identical settings but different names get independent data."""
+    a = _sim("normal", 5, 0, 1000, scenario="a")
+    b = _sim("normal", 5, 0, 1000, scenario="b")
+    assert not np.any(a["mle.mu"].to_numpy() == b["mle.mu"].to_numpy())
+
+
+def test_scenario_key_is_stable():
+    """Regression guard: the key of a name must never change, or every result changes."""
+    assert scenario_key("coin") == (1268294067, 2916659616, 2177408383, 3704216031)
+    key = scenario_key("a-much-longer-scenario-name_with_digits_0123456789")
+    assert len(key) == 4 and all(0 <= w < 2**32 for w in key)
+
+
+def test_blocks_of():
+    """Blocks touched by a replication range, including empty and ragged ranges."""
+    assert BLOCK_SIZE == 1000
+    assert list(blocks_of(0, 0)) == []
+    assert list(blocks_of(5, 5)) == []
+    assert list(blocks_of(0, 1000)) == [0]
+    assert list(blocks_of(0, 1001)) == [0, 1]
+    assert list(blocks_of(999, 1000)) == [0]
+    assert list(blocks_of(1000, 3000)) == [1, 2]
+    assert list(blocks_of(1500, 2500)) == [1, 2]

@@ -1,0 +1,30 @@
+rule aggregate_scenario:
+    """Performance measures with Monte Carlo standard errors for one scenario."""
+    input:
+        lambda wc: estimate_files(wc.scenario),
+    output:
+        "results/summary/{scenario}.csv",
+    params:
+        scenario=scenario_settings,
+    log:
+        "results/logs/aggregate/{scenario}.log",
+    benchmark:
+        "results/benchmarks/aggregate/{scenario}.tsv"
+    script:
+        "../../scripts/aggregate.py"
+
+
+rule summary:
+    """The study's tidy table: one row per (scenario, estimator, parameter, n)."""
+    input:
+        expand("results/summary/{scenario}.csv", scenario=SCENARIOS),
+    output:
+        report(
+            "results/summary.csv",
+            caption="../report/summary.rst",
+            category="Tables",
+        ),
+    log:
+        "results/logs/summary.log",
+    script:
+        "../../scripts/concat_tables.py"

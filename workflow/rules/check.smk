@@ -1,0 +1,13 @@
+rule check_closed_form:
+    """Re-fit the first replications numerically to confirm the closed-form MLE."""
+    output:
+        "results/checks/{scenario}.csv",
+    params:
+        scenario=scenario_settings,
+        replications=STUDY.check_replications,
+    log:
+        "results/logs/check/{scenario}.log",
+    benchmark:
+        "results/benchmarks/check/{scenario}.tsv"
+    script:
+        "../../scripts/check_closed_form.py"

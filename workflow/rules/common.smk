@@ -1,0 +1,40 @@
+"""Validate the config before any job and plan the study's files from it."""
+
+from snakemake.exceptions import WorkflowError
+
+from mlestudy.config import ConfigError, validate
+from mlestudy.figures import FIGURES
+from mlestudy.jobs import scenario_params
+
+try:
+    STUDY = validate(config)
+except ConfigError as error:
+    raise WorkflowError(str(error)) from None
+
+SCENARIOS = [s.name for s in STUDY.scenarios]
+
+
+wildcard_constraints:
+    scenario=r"[A-Za-z0-9][A-Za-z0-9_-]*",
+    n=r"[0-9]+",
+    first=r"[0-9]+",
+    stop=r"[0-9]+",
+
+
+def estimate_files(scenario, sample_sizes=None):
+    """Every chunk file of a scenario (optionally only some sample sizes)."""
+    sc = STUDY.scenario(scenario)
+    return [
+        f"results/estimates/{sc.name}/n{n}/reps{first}-{stop}.parquet"
+        for n in (sample_sizes or sc.sample_sizes)
+        for first, stop in sc.chunks()
+    ]
+
+
+def scenario_settings(wildcards):
+    """All settings of the scenario, for jobs that summarise or draw it."""
+    return scenario_params(STUDY.scenario(wildcards.scenario))
+
+
+def figure_files(scenario):
+    return [f"results/figures/{scenario}/{name}.png" for name in FIGURES]

@@ -1,0 +1,53 @@
+rule figures:
+    """Theory next to simulation: bias, variance, efficiency, MSE, sampling distribution."""
+    input:
+        summary="results/summary/{scenario}.csv",
+        # The sampling-distribution figure shows the smallest and largest n.
+        estimates=lambda wc: estimate_files(
+            wc.scenario,
+            sample_sizes=sorted(
+                {
+                    min(STUDY.scenario(wc.scenario).sample_sizes),
+                    max(STUDY.scenario(wc.scenario).sample_sizes),
+                }
+            ),
+        ),
+    output:
+        bias=report(
+            "results/figures/{scenario}/bias.png",
+            caption="../report/bias.rst",
+            category="Bias",
+            subcategory="{scenario}",
+        ),
+        variance=report(
+            "results/figures/{scenario}/variance.png",
+            caption="../report/variance.rst",
+            category="Variance",
+            subcategory="{scenario}",
+        ),
+        efficiency=report(
+            "results/figures/{scenario}/efficiency.png",
+            caption="../report/efficiency.rst",
+            category="Efficiency",
+            subcategory="{scenario}",
+        ),
+        sampling=report(
+            "results/figures/{scenario}/sampling.png",
+            caption="../report/sampling.rst",
+            category="Sampling distribution",
+            subcategory="{scenario}",
+        ),
+        mse=report(
+            "results/figures/{scenario}/mse.png",
+            caption="../report/mse.rst",
+            category="MSE",
+            subcategory="{scenario}",
+        ),
+    params:
+        scenario=scenario_settings,
+    log:
+        "results/logs/figures/{scenario}.log",
+    benchmark:
+        "results/benchmarks/figures/{scenario}.tsv"
+    script:
+        "../../scripts/figures.py"
