@@ -24,7 +24,7 @@ include: "workflow/rules/report.smk"
 
 
 rule all:
+    default_target: True
     input:
         "results/summary.csv",
         "report/report.html",
-    default_target: True

@@ -14,12 +14,37 @@ from .families import Family, Status
 from .performance import performance, wald_covered
 
 SUMMARY_COLUMNS = [
-    "scenario", "family", "estimator", "parameter", "n", "replications", "n_failed",
-    "n_boundary", "true_value", "mean", "bias", "bias_mcse", "relative_bias",
-    "relative_bias_mcse", "variance", "variance_mcse", "variance_mcse_normal", "mse",
-    "mse_mcse", "crlb", "efficiency", "efficiency_mcse", "exact_mean", "exact_variance",
-    "z_mean", "z_variance", "coverage", "coverage_mcse", "ci_level", "finite_moments",
-]  # fmt: skip
+    "scenario",
+    "family",
+    "estimator",
+    "parameter",
+    "n",
+    "replications",
+    "n_failed",
+    "n_boundary",
+    "true_value",
+    "mean",
+    "bias",
+    "bias_mcse",
+    "relative_bias",
+    "relative_bias_mcse",
+    "variance",
+    "variance_mcse",
+    "variance_mcse_normal",
+    "mse",
+    "mse_mcse",
+    "crlb",
+    "efficiency",
+    "efficiency_mcse",
+    "exact_mean",
+    "exact_variance",
+    "z_mean",
+    "z_variance",
+    "coverage",
+    "coverage_mcse",
+    "ci_level",
+    "finite_moments",
+]
 
 
 def _full_theta(family: Family, frame: pd.DataFrame, estimator: str, truth: Mapping[str, float]):

@@ -121,15 +121,13 @@ def _schema_problem(config: Mapping[str, Any], error: jsonschema.ValidationError
     v, s = error.validator, error.validator_value
     if v == "required":
         missing = [k for k in s if isinstance(error.instance, dict) and k not in error.instance]
-        key = ".".join(str(p) for p in [*path[2:], missing[0]]) if path[:1] == ["scenarios"] else missing[0]
-        return f"{where}: key {key!r} is missing; it is required"
+        keys = [".".join(str(p) for p in [*path[2:], k]) for k in missing]
+        return "; ".join(f"{where}: key {k!r} is missing; it is required" for k in keys)
     if v == "additionalProperties":
         allowed = sorted(error.schema.get("properties", {}))
         extra = sorted(set(error.instance) - set(allowed))
         prefix = _key(path) + "." if _key(path) != "(the whole entry)" else ""
-        return (
-            f"{where}: unknown key {prefix}{extra[0]!r}; allowed keys: {', '.join(allowed)}"
-        )
+        return f"{where}: unknown key {prefix}{extra[0]!r}; allowed keys: {', '.join(allowed)}"
     value = error.instance
     allowed = {
         "type": f"must be of type {s}",
@@ -149,21 +147,31 @@ def _family_problems(i: int, sc: Mapping[str, Any], config: Mapping[str, Any]) -
     where = _where(config, ["scenarios", i])
     families = registry()
     if sc["family"] not in families:
-        return [f"{where}: key 'family' = {sc['family']!r} is not a known family; known: {', '.join(families)}"]
+        return [
+            f"{where}: key 'family' = {sc['family']!r} is not a known family; known: {', '.join(families)}"
+        ]
     fam = families[sc["family"]]
     problems = []
     given = sc["params"]
     for p in fam.parameters:
         if p.name not in given:
-            problems.append(f"{where}: key 'params.{p.name}' is missing; family {fam.name!r} needs params {', '.join(fam.parameter_names)}")
+            problems.append(
+                f"{where}: key 'params.{p.name}' is missing; family {fam.name!r} needs params {', '.join(fam.parameter_names)}"
+            )
         elif not p.contains(float(given[p.name])):
-            problems.append(f"{where}: key 'params.{p.name}' = {given[p.name]!r} is not allowed; {p.name} must be {p.allowed()}")
+            problems.append(
+                f"{where}: key 'params.{p.name}' = {given[p.name]!r} is not allowed; {p.name} must be {p.allowed()}"
+            )
     for extra in sorted(set(given) - set(fam.parameter_names)):
-        problems.append(f"{where}: key 'params.{extra}' is not a parameter of family {fam.name!r}; its params are {', '.join(fam.parameter_names)}")
+        problems.append(
+            f"{where}: key 'params.{extra}' is not a parameter of family {fam.name!r}; its params are {', '.join(fam.parameter_names)}"
+        )
     known = [e.name for e in fam.estimators]
     for e in sc.get("estimators", []):
         if e not in known:
-            problems.append(f"{where}: key 'estimators' has {e!r}, which family {fam.name!r} does not offer; available: {', '.join(known)}")
+            problems.append(
+                f"{where}: key 'estimators' has {e!r}, which family {fam.name!r} does not offer; available: {', '.join(known)}"
+            )
     return problems
 
 
@@ -172,13 +180,20 @@ def validate(config: Mapping[str, Any], schema_path: str | Path = SCHEMA_PATH) -
 
     All problems are collected, so a user fixes the whole file in one go.
     """
-    if not isinstance(config, Mapping) or not config:
+    if not config:
         raise ConfigError(["top level: the config is empty; it needs at least 'seed' and 'scenarios'"])
+    if not isinstance(config, Mapping):
+        raise ConfigError(
+            [
+                f"top level: the config is a {type(config).__name__}, not a mapping of keys "
+                "('seed', 'scenarios', ...)"
+            ]
+        )
     schema = yaml.safe_load(Path(schema_path).read_text(encoding="utf-8"))
     validator = jsonschema.Draft202012Validator(schema)
     errors = sorted(validator.iter_errors(config), key=lambda e: list(map(str, e.absolute_path)))
     if errors:
-        raise ConfigError([_schema_problem(config, e) for e in errors])
+        raise ConfigError(list(dict.fromkeys(_schema_problem(config, e) for e in errors)))
     problems: list[str] = []
     seen: dict[str, int] = {}
     for i, sc in enumerate(config["scenarios"]):

@@ -26,7 +26,7 @@ from .config import Scenario  # noqa: E402
 FIGURES = ("bias", "variance", "efficiency", "sampling", "mse")
 """The figure files every scenario gets, in report order."""
 
-PALETTE = dict(zip(("mle", "unbiased"), sns.color_palette("colorblind", 2)))
+PALETTE = dict(zip(("mle", "unbiased"), sns.color_palette("colorblind", 2), strict=True))
 
 
 def _colour(estimator: str):
@@ -39,7 +39,9 @@ def _grid(scenario: Scenario) -> np.ndarray:
     return np.unique(np.geomspace(lo, hi, 200).round().astype(int))
 
 
-def _exact_curve(scenario: Scenario, estimator: str, parameter: str, what: str) -> tuple[np.ndarray, np.ndarray]:
+def _exact_curve(
+    scenario: Scenario, estimator: str, parameter: str, what: str
+) -> tuple[np.ndarray, np.ndarray]:
     fam = scenario.family_obj
     ns = _grid(scenario)
     values = []
@@ -48,23 +50,42 @@ def _exact_curve(scenario: Scenario, estimator: str, parameter: str, what: str) 
         truth = scenario.params[parameter]
         crlb = fam.crlb(scenario.params, int(n))[parameter]
         efficiency = crlb / var if var > 0 else math.nan  # var = 0: sigma2-hat at n = 1
-        values.append({"bias": mean - truth, "variance": var, "efficiency": efficiency,
-                       "mse": var + (mean - truth) ** 2}[what])  # fmt: skip
+        values.append(
+            {
+                "bias": mean - truth,
+                "variance": var,
+                "efficiency": efficiency,
+                "mse": var + (mean - truth) ** 2,
+            }[what]
+        )
     return ns, np.asarray(values, dtype=float)
 
 
 def _facets(summary: pd.DataFrame, sharey: bool = False):
     params = list(dict.fromkeys(summary["parameter"]))
     fig, axes = plt.subplots(
-        1, len(params), figsize=(5.2 * len(params) + 1.0, 4.4), squeeze=False, sharey=sharey, layout="constrained"
+        1,
+        len(params),
+        figsize=(5.2 * len(params) + 1.0, 4.4),
+        squeeze=False,
+        sharey=sharey,
+        layout="constrained",
     )
-    return fig, dict(zip(params, axes[0]))
+    return fig, dict(zip(params, axes[0], strict=True))
 
 
 def _points(ax, rows: pd.DataFrame, y: str, err: str, estimator: str, offset: float) -> None:
     x = rows["n"].to_numpy(float) * offset
-    ax.errorbar(x, rows[y], yerr=2 * rows[err].fillna(0), fmt="o", ms=4, capsize=3,
-                color=_colour(estimator), label=f"{estimator}: simulated ± 2 MCSE")  # fmt: skip
+    ax.errorbar(
+        x,
+        rows[y],
+        yerr=2 * rows[err].fillna(0),
+        fmt="o",
+        ms=4,
+        capsize=3,
+        color=_colour(estimator),
+        label=f"{estimator}: simulated ± 2 MCSE",
+    )
 
 
 def _offsets(estimators: list[str]) -> dict[str, float]:
@@ -92,12 +113,26 @@ def plot_measure(scenario: Scenario, summary: pd.DataFrame, what: str) -> plt.Fi
             if what in ("variance", "mse"):
                 curve = np.where(curve > 0, curve, np.nan)  # a zero variance (n = 1) has no log
             if np.isfinite(curve).any():
-                ax.plot(ns, curve, "-", color=_colour(estimator), lw=1.2, alpha=0.8, label=f"{estimator}: exact theory")
+                ax.plot(
+                    ns,
+                    curve,
+                    "-",
+                    color=_colour(estimator),
+                    lw=1.2,
+                    alpha=0.8,
+                    label=f"{estimator}: exact theory",
+                )
             _points(ax, rows, column, err, estimator, offsets[estimator])
         if what in ("variance", "mse"):
             crlb = part.drop_duplicates("n").sort_values("n")
             ns = _grid(scenario)
-            ax.plot(ns, crlb["crlb"].iloc[0] * crlb["n"].iloc[0] / ns, "k--", lw=1, label="Cramér–Rao bound 1/(n·I(θ))")
+            ax.plot(
+                ns,
+                crlb["crlb"].iloc[0] * crlb["n"].iloc[0] / ns,
+                "k--",
+                lw=1,
+                label="Cramér–Rao bound 1/(n·I(θ))",
+            )
             ax.set_yscale("log")
         if what == "bias":
             ax.axhline(0, color="k", lw=0.8)
@@ -122,9 +157,11 @@ def _legend(fig: plt.Figure, axes: Mapping[str, plt.Axes]) -> None:
     """One legend below all facets, with every entry any facet drew."""
     entries: dict[str, object] = {}
     for ax in axes.values():
-        for handle, label in zip(*ax.get_legend_handles_labels()):
+        for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):
             entries.setdefault(label, handle)
-    fig.legend(list(entries.values()), list(entries), loc="outside lower center", ncol=2, frameon=False, fontsize=8)
+    fig.legend(
+        list(entries.values()), list(entries), loc="outside lower center", ncol=2, frameon=False, fontsize=8
+    )
 
 
 def plot_sampling(scenario: Scenario, estimates: Mapping[int, pd.DataFrame]) -> plt.Figure:
@@ -137,9 +174,12 @@ def plot_sampling(scenario: Scenario, estimates: Mapping[int, pd.DataFrame]) -> 
     params = fam.estimator("mle").parameters
     inv = fam.inverse_fisher_information(scenario.params)
     fig, axes = plt.subplots(
-        len(params), len(estimates), figsize=(5 * len(estimates), 3.3 * len(params)), squeeze=False,
+        len(params),
+        len(estimates),
+        figsize=(5 * len(estimates), 3.3 * len(params)),
+        squeeze=False,
         layout="constrained",
-    )  # fmt: skip
+    )
     for i, parameter in enumerate(params):
         j_param = fam.parameter_names.index(parameter)
         sd = math.sqrt(inv[j_param, j_param])
@@ -149,8 +189,16 @@ def plot_sampling(scenario: Scenario, estimates: Mapping[int, pd.DataFrame]) -> 
             z = math.sqrt(n) * (values[np.isfinite(values)] - scenario.params[parameter])
             lo, hi = np.quantile(z, [0.002, 0.998]) if z.size else (-3 * sd, 3 * sd)
             lo, hi = min(lo, -3.5 * sd), max(hi, 3.5 * sd)
-            sns.histplot(z[(z >= lo) & (z <= hi)], bins=80, stat="density", ax=ax, color=_colour("mle"), alpha=0.5,
-                         edgecolor=None, label=f"simulated, {z.size:,} replications")  # fmt: skip
+            sns.histplot(
+                z[(z >= lo) & (z <= hi)],
+                bins=_bins(z, lo, hi),
+                stat="density",
+                ax=ax,
+                color=_colour("mle"),
+                alpha=0.5,
+                edgecolor=None,
+                label=f"simulated, {z.size:,} replications",
+            )
             grid = np.linspace(lo, hi, 400)
             ax.plot(grid, stats.norm.pdf(grid, 0, sd), "k-", lw=1.3, label="limit N(0, 1/I(θ))")
             ax.set_xlim(lo, hi)
@@ -158,6 +206,19 @@ def plot_sampling(scenario: Scenario, estimates: Mapping[int, pd.DataFrame]) -> 
             ax.set_xlabel(f"√n ({parameter}̂ − {parameter})")
             ax.legend(fontsize=7, frameon=False)
     return fig
+
+
+def _bins(z: np.ndarray, lo: float, hi: float) -> np.ndarray | int:
+    """Histogram bins; centred on the lattice when the estimator is discrete.
+
+    sqrt(n)(k/n - p) takes values on a grid; regular bins would alias it into
+    spikes, lattice-centred bins give a density comparable with the normal limit.
+    """
+    support = np.unique(z[(z >= lo) & (z <= hi)])
+    if 1 < support.size <= 400:
+        width = float(np.min(np.diff(support)))
+        return np.arange(support[0] - width / 2, support[-1] + width, width)
+    return 80
 
 
 def save(fig: plt.Figure, path: str | Path) -> None:

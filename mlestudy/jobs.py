@@ -18,8 +18,8 @@ import pandas as pd
 from .aggregate import summarise_scenario
 from .atomic import write_atomic
 from .config import Scenario
-from .families import Status, registry
 from .estimates_io import group_by_n, read_estimates, write_estimates
+from .families import Status, registry
 from .numerical import check_closed_form
 from .seeding import BLOCK_SIZE, block_seed, blocks_of
 from .simulate import simulate_range
@@ -79,17 +79,35 @@ def simulate_job(
         seq = block_seed(seed, scenario, n, b)
         log.info("block %d: SeedSequence(entropy=%d, spawn_key=%s)", b, seq.entropy, seq.spawn_key)
     frame = simulate_range(
-        family, simulation["params"], seed=seed, scenario=scenario,
-        n=n, first=first, stop=stop, estimators=list(simulation["estimators"]),
-    )  # fmt: skip
+        family,
+        simulation["params"],
+        seed=seed,
+        scenario=scenario,
+        n=n,
+        first=first,
+        stop=stop,
+        estimators=list(simulation["estimators"]),
+    )
     for e in simulation["estimators"]:
         status = frame[f"{e}.status"].to_numpy()
-        log.info("estimator %s: %d failed, %d on the boundary", e, int(Status.failed(status).sum()),
-                 int((status == Status.BOUNDARY).sum()))  # fmt: skip
+        log.info(
+            "estimator %s: %d failed, %d on the boundary",
+            e,
+            int(Status.failed(status).sum()),
+            int((status == Status.BOUNDARY).sum()),
+        )
     write_estimates(
-        frame, output, scenario=scenario, family=family.name, params=simulation["params"], n=n,
-        first=first, stop=stop, seed=seed, block_size=BLOCK_SIZE,
-    )  # fmt: skip
+        frame,
+        output,
+        scenario=scenario,
+        family=family.name,
+        params=simulation["params"],
+        n=n,
+        first=first,
+        stop=stop,
+        seed=seed,
+        block_size=BLOCK_SIZE,
+    )
 
 
 def write_csv(frame: pd.DataFrame, output: str | Path) -> None:
@@ -100,9 +118,13 @@ def write_csv(frame: pd.DataFrame, output: str | Path) -> None:
 def check_job(scenario: Scenario, replications: int, output: str | Path) -> None:
     """Closed-form vs numerical MLE on the first replications at every n."""
     frame = check_closed_form(
-        scenario.family_obj, scenario.params, seed=scenario.seed, scenario=scenario.name,
-        sample_sizes=scenario.sample_sizes, replications=min(replications, scenario.replications),
-    )  # fmt: skip
+        scenario.family_obj,
+        scenario.params,
+        seed=scenario.seed,
+        scenario=scenario.name,
+        sample_sizes=scenario.sample_sizes,
+        replications=min(replications, scenario.replications),
+    )
     log.info("max |closed - numerical| = %.3g over %d fits", frame["abs_diff"].max(), len(frame))
     write_csv(frame, output)
 
@@ -127,14 +149,15 @@ def concat_job(inputs: Sequence[str | Path], output: str | Path) -> None:
     write_csv(pd.concat([pd.read_csv(p) for p in inputs], ignore_index=True), output)
 
 
-def figures_job(scenario: Scenario, summary: str | Path, estimates: Sequence[str | Path], outputs: Mapping[str, str]) -> None:
+def figures_job(
+    scenario: Scenario, summary: str | Path, estimates: Sequence[str | Path], outputs: Mapping[str, str]
+) -> None:
     """Draw one scenario's figures."""
     from .figures import draw_scenario
 
     groups = group_by_n(estimates)
     frames = {n: read_estimates(files) for n, files in groups.items()}
     draw_scenario(scenario, pd.read_csv(summary), frames, outputs)
-
 
 
 def report_job(

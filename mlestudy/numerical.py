@@ -27,7 +27,7 @@ def numerical_mle(family: Family, x: FloatArray) -> tuple[dict[str, float], bool
     row = x[None, :]
 
     def negloglik(z: FloatArray) -> float:
-        theta = {p.name: np.array([p.from_unconstrained(zi)]) for p, zi in zip(params, z)}
+        theta = {p.name: np.array([p.from_unconstrained(zi)]) for p, zi in zip(params, z, strict=True)}
         value = float(family.loglik(row, theta)[0])
         return -value if np.isfinite(value) else 1e300
 
@@ -36,7 +36,7 @@ def numerical_mle(family: Family, x: FloatArray) -> tuple[dict[str, float], bool
         if not res.success:
             nm = {"xatol": 1e-12, "fatol": 1e-14, "maxiter": 4000}
             res = optimize.minimize(negloglik, res.x, method="Nelder-Mead", options=nm)
-    theta = {p.name: float(p.from_unconstrained(zi)) for p, zi in zip(params, res.x)}
+    theta = {p.name: float(p.from_unconstrained(zi)) for p, zi in zip(params, res.x, strict=True)}
     return theta, bool(res.success)
 
 
@@ -58,7 +58,9 @@ def check_closed_form(
     """
     rows = []
     for n in sample_sizes:
-        for first, x in iter_data(family, theta, seed=seed, scenario=scenario, n=n, first=0, stop=replications):
+        for first, x in iter_data(
+            family, theta, seed=seed, scenario=scenario, n=n, first=0, stop=replications
+        ):
             closed = family.fit(x)["mle"]
             for i in range(x.shape[0]):
                 numeric, success = numerical_mle(family, x[i])

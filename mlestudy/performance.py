@@ -101,14 +101,10 @@ def performance(
     variance_mcse = math.sqrt(max(m4 - variance**2, 0.0) / r) if has[4] and r > 1 else nan
     err2 = (x - true_value) ** 2
     mse = float(err2.mean()) if has[2] and r else nan
-    mse_mcse = (
-        math.sqrt(float(((err2 - mse) ** 2).sum()) / (r * (r - 1))) if has[4] and r > 1 else nan
-    )
+    mse_mcse = math.sqrt(float(((err2 - mse) ** 2).sum()) / (r * (r - 1))) if has[4] and r > 1 else nan
     bias = mean - true_value
     efficiency = _ratio(crlb, variance)
-    efficiency_mcse = (
-        abs(efficiency) / variance * variance_mcse if math.isfinite(efficiency) else nan
-    )
+    efficiency_mcse = abs(efficiency) / variance * variance_mcse if math.isfinite(efficiency) else nan
     if covered is not None and covered.size:
         coverage = float(np.mean(covered))
         coverage_mcse = math.sqrt(coverage * (1 - coverage) / covered.size)
@@ -125,7 +121,7 @@ def performance(
         relative_bias_mcse=_ratio(bias_mcse, abs(true_value)),
         variance=variance,
         variance_mcse=variance_mcse,
-        variance_mcse_normal=variance * math.sqrt(2 / (r - 1)) if r > 1 else nan,
+        variance_mcse_normal=variance * math.sqrt(2 / (r - 1)) if has[4] and r > 1 else nan,
         mse=mse,
         mse_mcse=mse_mcse,
         crlb=crlb,

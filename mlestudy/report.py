@@ -78,11 +78,15 @@ def missing_reason(row: Mapping) -> str | None:
     if k < 1:
         return f"E[θ̂] is infinite at n = {row['n']}"
     if k < 2:
-        return (f"the variance of {row['estimator']} is infinite at n = {row['n']} (moments exist only up to "
-                f"order {k:g}), so there is no variance, MSE or MCSE of the mean to estimate")  # fmt: skip
+        return (
+            f"the variance of {row['estimator']} is infinite at n = {row['n']} (moments exist only up to "
+            f"order {k:g}), so there is no variance, MSE or MCSE of the mean to estimate"
+        )
     if k < 4:
-        return (f"the fourth moment of {row['estimator']} is infinite at n = {row['n']}, so the variance "
-                f"exists but its Monte Carlo error (and the MSE's) does not")  # fmt: skip
+        return (
+            f"the fourth moment of {row['estimator']} is infinite at n = {row['n']}, so the variance "
+            f"exists but its Monte Carlo error (and the MSE's) does not"
+        )
     if math.isnan(row["exact_mean"]):
         return "no closed form for the exact moments"
     return None
@@ -147,7 +151,9 @@ def check_summary(checks: pd.DataFrame) -> dict:
         "replications": int(checks["replication"].nunique()),
         "max_abs_diff": float(interior["abs_diff"].max()) if len(interior) else math.nan,
         "boundary": int(checks["boundary"].sum()),
-        "boundary_max_abs_diff": float(checks.loc[checks["boundary"], "abs_diff"].max()) if checks["boundary"].any() else math.nan,
+        "boundary_max_abs_diff": float(checks.loc[checks["boundary"], "abs_diff"].max())
+        if checks["boundary"].any()
+        else math.nan,
         "not_converged": int((~checks["converged"]).sum()),
     }
 
@@ -181,8 +187,16 @@ def data_uri(path: str | Path) -> str:
 def git_commit(cwd: str | Path = ".") -> str:
     """HEAD, with '+dirty' when tracked files differ; 'unknown' outside git."""
     try:
-        head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=cwd, capture_output=True, text=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=cwd, capture_output=True, text=True, check=True).stdout.strip()
+        head = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=cwd, capture_output=True, text=True, check=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=cwd,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return "unknown (not a git checkout)"
     return head + ("+dirty" if dirty else "")
@@ -233,21 +247,31 @@ def render(
                 "notes": sorted({r["note"] for r in table_rows(part) if r["note"]}),
                 "verdict": verdict(part),
                 "check": check_summary(checks[sc.name]),
-                "figures": [{"name": f, "src": data_uri(figures[sc.name][f]), "caption": CAPTIONS[f]} for f in FIGURES],
+                "figures": [
+                    {"name": f, "src": data_uri(figures[sc.name][f]), "caption": CAPTIONS[f]} for f in FIGURES
+                ],
             }
         )
     z = z_scores(summary)
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(Path(template).parent), autoescape=True, undefined=jinja2.StrictUndefined)
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(Path(template).parent),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+    )
     html = env.get_template(Path(template).name).render(
         sections=sections,
-        overall={"comparisons": int(z.size), "rms": float(np.sqrt(np.mean(z**2))) if z.size else math.nan,
-                 "max_abs": float(np.abs(z).max()) if z.size else math.nan, "rows": len(summary)},  # fmt: skip
+        overall={
+            "comparisons": int(z.size),
+            "rms": float(np.sqrt(np.mean(z**2))) if z.size else math.nan,
+            "max_abs": float(np.abs(z).max()) if z.size else math.nan,
+            "rows": len(summary),
+        },
         config_yaml=yaml.safe_dump(study.raw, sort_keys=False),
         seed=study.seed,
         versions=versions(),
         commit=git_commit(),
         timing=timing(benchmarks),
-        generated=dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC"),
+        generated=dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC"),
         fmt=fmt,
         threshold=Z_DISAGREE,
     )

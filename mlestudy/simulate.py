@@ -65,6 +65,8 @@ def simulate_range(
     Columns: ``replication``, ``<estimator>.<parameter>`` (float64, NaN where the
     estimator failed) and ``<estimator>.status`` (a :class:`Status` code).
     """
+    if stop <= first:
+        raise ValueError(f"empty replication range {first}..{stop}")
     chunks: dict[str, list[FloatArray]] = {}
     for _, x in iter_data(family, theta, seed=seed, scenario=scenario, n=n, first=first, stop=stop):
         for key, value in family.statistics(x).items():

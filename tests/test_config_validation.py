@@ -201,11 +201,6 @@ def test_empty_or_non_mapping_config(config):
         validate(config)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="config.py _schema_problem: a 'required' error always reports missing[0], so "
-    "when two keys are missing the first is reported twice and the second never",
-)
 @pytest.mark.parametrize(
     ("config", "second"),
     [

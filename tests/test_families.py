@@ -318,11 +318,6 @@ def test_normal_constant_sample_exact_mean_is_boundary():
     assert fit["unbiased"].status[0] == Status.BOUNDARY
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="normal.py statistics(): ss from x - mean is ~1e-34, not 0, when the mean "
-    "of a constant sample is not exact in floating point, so BOUNDARY is missed",
-)
 @pytest.mark.parametrize(("value", "n"), [(0.1, 3), (2.7, 7)])
 def test_normal_constant_sample_is_boundary(value, n):
     """Any constant sample has sigma2-hat = 0 exactly, whatever its value."""

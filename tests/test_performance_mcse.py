@@ -189,11 +189,6 @@ def test_third_moment_only_gives_variance_without_mcse():
         assert math.isnan(getattr(p, key)), key
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="performance.py: variance_mcse_normal is not gated on finite_moments >= 4, "
-    "so it reports a finite MCSE of a variance whose MCSE does not exist",
-)
 def test_third_moment_only_gives_nan_normal_variance_mcse():
     """The normal-theory MCSE of the variance is still an MCSE of the variance: NaN when k < 4."""
     p = performance(SAMPLE, 0.0, finite_moments=3)

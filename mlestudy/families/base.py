@@ -176,9 +176,7 @@ class Family(ABC):
 
     # -- data -----------------------------------------------------------------
     @abstractmethod
-    def sample(
-        self, rng: np.random.Generator, theta: Theta, size: tuple[int, int]
-    ) -> FloatArray:
+    def sample(self, rng: np.random.Generator, theta: Theta, size: tuple[int, int]) -> FloatArray:
         """Draw a (replications x n) block of observations.
 
         Must consume the generator sequentially row by row, so that drawing
@@ -208,9 +206,7 @@ class Family(ABC):
     def fisher_information(self, theta: Mapping[str, FloatArray | float]) -> FloatArray:
         """Per-observation expected Fisher information, shape (..., k, k)."""
 
-    def inverse_fisher_information(
-        self, theta: Mapping[str, FloatArray | float]
-    ) -> FloatArray:
+    def inverse_fisher_information(self, theta: Mapping[str, FloatArray | float]) -> FloatArray:
         """Inverse of the per-observation information, shape (..., k, k).
 
         Families override this with a closed form where the information is
@@ -224,9 +220,7 @@ class Family(ABC):
         return {p: float(inv[i, i]) / n for i, p in enumerate(self.parameter_names)}
 
     # -- finite-sample theory -------------------------------------------------
-    def exact_moments(
-        self, estimator: str, parameter: str, theta: Theta, n: int
-    ) -> tuple[float, float]:
+    def exact_moments(self, estimator: str, parameter: str, theta: Theta, n: int) -> tuple[float, float]:
         """Exact finite-sample mean and variance; NaN where no closed form exists."""
         return math.nan, math.nan
 

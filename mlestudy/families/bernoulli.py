@@ -12,12 +12,8 @@ from .base import Estimate, EstimatorInfo, Family, FloatArray, Parameter, Status
 class Bernoulli(Family):
     name = "bernoulli"
     description = "Bernoulli trials with success probability p"
-    parameters = (
-        Parameter("p", 0.0, 1.0, start=0.5, description="success probability"),
-    )
-    estimators = (
-        EstimatorInfo("mle", ("p",), "sample proportion k/n (the MLE; unbiased)"),
-    )
+    parameters = (Parameter("p", 0.0, 1.0, start=0.5, description="success probability"),)
+    estimators = (EstimatorInfo("mle", ("p",), "sample proportion k/n (the MLE; unbiased)"),)
 
     def sample(self, rng: np.random.Generator, theta: Theta, size: tuple[int, int]) -> FloatArray:
         return (rng.random(size) < theta["p"]).astype(np.float64)

@@ -39,7 +39,10 @@ class Normal(Family):
     def statistics(self, x: FloatArray) -> dict[str, FloatArray]:
         mean = x.mean(axis=-1)
         ss = ((x - mean[..., None]) ** 2).sum(axis=-1)
-        return {"mean": mean, "ss": ss}
+        # A constant sample whose mean is not representable leaves ss ~ 1e-34
+        # instead of 0; it is the unbounded-likelihood boundary case all the same.
+        constant = (x == x[..., :1]).all(axis=-1)
+        return {"mean": mean, "ss": np.where(constant, 0.0, ss)}
 
     def estimate(self, stats: Mapping[str, FloatArray], n: int) -> dict[str, Estimate]:
         mean, ss = stats["mean"], stats["ss"]

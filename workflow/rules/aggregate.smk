@@ -4,12 +4,14 @@ rule aggregate_scenario:
         lambda wc: estimate_files(wc.scenario),
     output:
         "results/summary/{scenario}.csv",
-    params:
-        scenario=scenario_settings,
+    conda:
+        "../envs/mlestudy.yaml"
     log:
         "results/logs/aggregate/{scenario}.log",
     benchmark:
         "results/benchmarks/aggregate/{scenario}.tsv"
+    params:
+        scenario=scenario_settings,
     script:
         "../../scripts/aggregate.py"
 
@@ -24,6 +26,8 @@ rule summary:
             caption="../report/summary.rst",
             category="Tables",
         ),
+    conda:
+        "../envs/mlestudy.yaml"
     log:
         "results/logs/summary.log",
     script:

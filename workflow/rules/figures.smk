@@ -43,11 +43,13 @@ rule figures:
             category="MSE",
             subcategory="{scenario}",
         ),
-    params:
-        scenario=scenario_settings,
+    conda:
+        "../envs/mlestudy.yaml"
     log:
         "results/logs/figures/{scenario}.log",
     benchmark:
         "results/benchmarks/figures/{scenario}.tsv"
+    params:
+        scenario=scenario_settings,
     script:
         "../../scripts/figures.py"

@@ -13,9 +13,11 @@ rule report:
         template="report/template.html.j2",
     output:
         "report/report.html",
-    params:
-        config=config,
+    conda:
+        "../envs/mlestudy.yaml"
     log:
         "results/logs/report.log",
+    params:
+        config=config,
     script:
         "../../scripts/report.py"

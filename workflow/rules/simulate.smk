@@ -2,13 +2,15 @@ rule simulate:
     """Draw one chunk of replications of one (scenario, n) and fit every estimator."""
     output:
         "results/estimates/{scenario}/n{n}/reps{first}-{stop}.parquet",
-    params:
-        # Only data-generating settings, so that adding replications or sample
-        # sizes, or editing another scenario, re-runs nothing that exists.
-        simulation=lambda wc: STUDY.scenario(wc.scenario).simulation_params(),
+    conda:
+        "../envs/mlestudy.yaml"
     log:
         "results/logs/simulate/{scenario}/n{n}/reps{first}-{stop}.log",
     benchmark:
         "results/benchmarks/simulate/{scenario}/n{n}/reps{first}-{stop}.tsv"
+    params:
+        # Only data-generating settings, so that adding replications or sample
+        # sizes, or editing another scenario, re-runs nothing that exists.
+        simulation=lambda wc: STUDY.scenario(wc.scenario).simulation_params(),
     script:
         "../../scripts/simulate.py"

@@ -1,0 +1,121 @@
+"""The workflow end to end, through the ``snakemake`` CLI, on a tiny study.
+
+Runs in a temporary copy of the workflow so the checkout is never touched.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from mlestudy.aggregate import SUMMARY_COLUMNS
+from mlestudy.figures import FIGURES
+
+ROOT = Path(__file__).resolve().parents[1]
+SNAKEMAKE = Path(sys.executable).with_name("snakemake")
+
+TINY = {
+    "seed": 11,
+    "chunk_size": 2000,
+    "check_replications": 3,
+    "scenarios": [
+        {
+            "name": "coin",
+            "family": "bernoulli",
+            "params": {"p": 0.7},
+            "sample_sizes": [2, 50],
+            "replications": 3000,
+        },
+        {
+            "name": "waits",
+            "family": "exponential",
+            "params": {"rate": 0.5},
+            "sample_sizes": [2, 5, 40],
+            "replications": 3000,
+        },
+    ],
+}
+
+
+def run(workdir: Path, *args: str) -> subprocess.CompletedProcess:
+    result = subprocess.run(
+        [str(SNAKEMAKE), "--cores", "2", *args], cwd=workdir, capture_output=True, text=True, timeout=600
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return result
+
+
+@pytest.fixture(scope="module")
+def study(tmp_path_factory) -> Path:
+    """A finished tiny study in a temporary copy of the workflow."""
+    work = tmp_path_factory.mktemp("study")
+    for part in ("Snakefile", "workflow", "scripts", "report"):
+        src = ROOT / part
+        (shutil.copytree if src.is_dir() else shutil.copy)(src, work / part)
+    (work / "report" / "report.html").unlink(missing_ok=True)
+    (work / "config.yaml").write_text(yaml.safe_dump(TINY))
+    run(work)
+    return work
+
+
+@pytest.mark.slow
+def test_summary_has_every_row_and_column(study: Path) -> None:
+    summary = pd.read_csv(study / "results" / "summary.csv")
+    assert list(summary.columns) == SUMMARY_COLUMNS
+    # coin: mle p at 2 sizes; waits: mle and unbiased rate at 3 sizes.
+    assert len(summary) == 2 + 2 * 3
+    assert (summary["replications"] == 3000).all()
+    finite = summary.dropna(subset=["z_mean"])
+    assert (finite["z_mean"].abs() < 4.5).all(), finite[["scenario", "estimator", "n", "z_mean"]]
+    # The variance of 1/x-bar does not exist at n = 2: NaN, never a number.
+    waits2 = summary[(summary["scenario"] == "waits") & (summary["n"] == 2)]
+    assert waits2["variance"].isna().all() and waits2["variance_mcse"].isna().all()
+
+
+@pytest.mark.slow
+def test_figures_and_self_contained_report(study: Path) -> None:
+    for scenario in ("coin", "waits"):
+        for name in FIGURES:
+            png = study / "results" / "figures" / scenario / f"{name}.png"
+            assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    html = (study / "report" / "report.html").read_text()
+    assert html.count('src="data:image/png;base64,') == 2 * len(FIGURES)
+    assert 'src="http' not in html and 'href="http' not in html  # opens offline
+    assert "Provenance" in html and str(TINY["seed"]) in html
+    checks = pd.read_csv(study / "results" / "checks" / "waits.csv")
+    assert checks["abs_diff"].max() < 1e-5
+
+
+@pytest.mark.slow
+def test_editing_one_scenario_recomputes_only_it(study: Path) -> None:
+    """Changing waits' rate re-runs waits' jobs; coin's files stay as they were."""
+    coin = sorted((study / "results" / "estimates" / "coin").rglob("*.parquet"))
+    before = {p: p.stat().st_mtime_ns for p in coin}
+    config = dict(TINY, scenarios=[TINY["scenarios"][0], {**TINY["scenarios"][1], "params": {"rate": 2.0}}])
+    (study / "config.yaml").write_text(yaml.safe_dump(config))
+    dry = run(study, "--dry-run")
+    planned = dry.stdout + dry.stderr
+    assert "waits" in planned and "results/estimates/coin" not in planned
+    run(study)
+    assert {p: p.stat().st_mtime_ns for p in coin} == before
+    summary = pd.read_csv(study / "results" / "summary.csv")
+    assert set(summary.loc[summary["scenario"] == "waits", "true_value"]) == {2.0}
+
+
+@pytest.mark.slow
+def test_bad_config_fails_before_any_job(tmp_path: Path) -> None:
+    for part in ("Snakefile", "workflow", "scripts", "report"):
+        src = ROOT / part
+        (shutil.copytree if src.is_dir() else shutil.copy)(src, tmp_path / part)
+    bad = dict(TINY, scenarios=[{**TINY["scenarios"][0], "params": {"p": 1.0}}])
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(bad))
+    result = subprocess.run([str(SNAKEMAKE), "--cores", "1"], cwd=tmp_path, capture_output=True, text=True)
+    assert result.returncode != 0
+    assert "scenario 'coin'" in result.stderr and "params.p" in result.stderr and "< 1" in result.stderr
+    assert not (tmp_path / "results").exists()
