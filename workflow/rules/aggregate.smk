@@ -4,12 +4,12 @@ rule aggregate_scenario:
         lambda wc: estimate_files(wc.scenario),
     output:
         "results/summary/{scenario}.csv",
-    conda:
-        "../envs/mlestudy.yaml"
     log:
         "results/logs/aggregate/{scenario}.log",
     benchmark:
         "results/benchmarks/aggregate/{scenario}.tsv"
+    conda:
+        "../envs/mlestudy.yaml"
     params:
         scenario=scenario_settings,
     script:
@@ -26,9 +26,9 @@ rule summary:
             caption="../report/summary.rst",
             category="Tables",
         ),
-    conda:
-        "../envs/mlestudy.yaml"
     log:
         "results/logs/summary.log",
+    conda:
+        "../envs/mlestudy.yaml"
     script:
         "../../scripts/concat_tables.py"

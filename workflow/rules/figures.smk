@@ -43,12 +43,12 @@ rule figures:
             category="MSE",
             subcategory="{scenario}",
         ),
-    conda:
-        "../envs/mlestudy.yaml"
     log:
         "results/logs/figures/{scenario}.log",
     benchmark:
         "results/benchmarks/figures/{scenario}.tsv"
+    conda:
+        "../envs/mlestudy.yaml"
     params:
         scenario=scenario_settings,
     script:

@@ -13,10 +13,10 @@ rule report:
         template="report/template.html.j2",
     output:
         "report/report.html",
-    conda:
-        "../envs/mlestudy.yaml"
     log:
         "results/logs/report.log",
+    conda:
+        "../envs/mlestudy.yaml"
     params:
         config=config,
     script:

@@ -2,12 +2,12 @@ rule simulate:
     """Draw one chunk of replications of one (scenario, n) and fit every estimator."""
     output:
         "results/estimates/{scenario}/n{n}/reps{first}-{stop}.parquet",
-    conda:
-        "../envs/mlestudy.yaml"
     log:
         "results/logs/simulate/{scenario}/n{n}/reps{first}-{stop}.log",
     benchmark:
         "results/benchmarks/simulate/{scenario}/n{n}/reps{first}-{stop}.tsv"
+    conda:
+        "../envs/mlestudy.yaml"
     params:
         # Only data-generating settings, so that adding replications or sample
         # sizes, or editing another scenario, re-runs nothing that exists.
