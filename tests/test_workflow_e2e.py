@@ -119,3 +119,10 @@ def test_bad_config_fails_before_any_job(tmp_path: Path) -> None:
     assert result.returncode != 0
     assert "scenario 'coin'" in result.stderr and "params.p" in result.stderr and "< 1" in result.stderr
     assert not (tmp_path / "results").exists()
+
+
+@pytest.mark.slow
+def test_snakemake_report(study: Path) -> None:
+    """``snakemake --report`` works: report() outputs with .rst captions."""
+    run(study, "--report", "results/snakemake-report.html")
+    assert (study / "results" / "snakemake-report.html").stat().st_size > 100_000
