@@ -116,6 +116,10 @@ def summarise_scenario(scenario: Scenario, files_by_n: Mapping[int, Iterable[str
     rows: list[dict] = []
     for n in sorted(files_by_n):
         frame = read_estimates(files_by_n[n])
+        if not np.array_equal(frame["replication"].to_numpy(), np.arange(scenario.replications)):
+            raise ValueError(
+                f"n={n}: the estimate files do not hold replications 0..{scenario.replications - 1}"
+            )
         rows.extend(summarise_sample_size(scenario, frame, n))
     out = pd.DataFrame(rows)[SUMMARY_COLUMNS]
     return out.sort_values(["estimator", "parameter", "n"], ignore_index=True)

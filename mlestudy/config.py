@@ -9,6 +9,7 @@ value and what is allowed.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -24,6 +25,15 @@ SCHEMA_PATH = Path(__file__).resolve().parents[1] / "workflow" / "schemas" / "co
 DEFAULT_CHUNK_SIZE = 100_000
 DEFAULT_CI_LEVEL = 0.95
 DEFAULT_CHECK_REPLICATIONS = 20
+MAX_SAMPLE_SIZE = 10_000_000
+"""One replication's data is held at once: 80 MB of float64 at this n."""
+BYTES_PER_VALUE_SUMMARISED = 8 * 6
+"""float64 per estimate, times the copies summarising one sample size makes."""
+
+
+def physical_memory() -> int:
+    """Bytes of RAM on this machine (what a job can hope to use)."""
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
 
 
 class ConfigError(ValueError):
@@ -73,7 +83,15 @@ class Scenario:
             "family": self.family,
             "params": dict(self.params),
             "seed": self.seed,
-            "estimators": list(self.estimators),
+            "estimators": sorted(self.estimators),  # order is cosmetic: no re-run
+        }
+
+    def check_params(self, replications: int) -> dict[str, Any]:
+        """What the closed-form check depends on: data settings and sizes."""
+        return {
+            **self.simulation_params(),
+            "sample_sizes": list(self.sample_sizes),
+            "replications": min(replications, self.replications),
         }
 
 
@@ -127,7 +145,9 @@ def _schema_problem(config: Mapping[str, Any], error: jsonschema.ValidationError
         allowed = sorted(error.schema.get("properties", {}))
         extra = sorted(set(error.instance) - set(allowed))
         prefix = _key(path) + "." if _key(path) != "(the whole entry)" else ""
-        return f"{where}: unknown key {prefix}{extra[0]!r}; allowed keys: {', '.join(allowed)}"
+        return "; ".join(
+            f"{where}: unknown key {prefix}{key!r}; allowed keys: {', '.join(allowed)}" for key in extra
+        )
     value = error.instance
     allowed = {
         "type": f"must be of type {s}",
@@ -166,12 +186,35 @@ def _family_problems(i: int, sc: Mapping[str, Any], config: Mapping[str, Any]) -
         problems.append(
             f"{where}: key 'params.{extra}' is not a parameter of family {fam.name!r}; its params are {', '.join(fam.parameter_names)}"
         )
+    problems.extend(_size_problems(where, sc, fam))
     known = [e.name for e in fam.estimators]
     for e in sc.get("estimators", []):
         if e not in known:
             problems.append(
                 f"{where}: key 'estimators' has {e!r}, which family {fam.name!r} does not offer; available: {', '.join(known)}"
             )
+    return problems
+
+
+def _size_problems(where: str, sc: Mapping[str, Any], fam: Family) -> list[str]:
+    """Sizes that would exhaust memory inside a job, caught before any job runs."""
+    problems = []
+    too_big = [n for n in sc["sample_sizes"] if n > MAX_SAMPLE_SIZE]
+    if too_big:
+        problems.append(
+            f"{where}: key 'sample_sizes' has n = {too_big[0]:,}; at most {MAX_SAMPLE_SIZE:,} is allowed "
+            "(one replication's data is held in memory at once)"
+        )
+    columns = sum(len(e.parameters) + 1 for e in fam.estimators) + 1
+    need = sc["replications"] * columns * BYTES_PER_VALUE_SUMMARISED
+    have = physical_memory() // 2
+    if need > have:
+        most = have // (columns * BYTES_PER_VALUE_SUMMARISED)
+        problems.append(
+            f"{where}: key 'replications' = {sc['replications']:,} needs about {need / 2**30:,.1f} GiB to "
+            f"summarise one sample size, more than half of this machine's {physical_memory() / 2**30:.0f} GiB; "
+            f"use at most {most:,}"
+        )
     return problems
 
 

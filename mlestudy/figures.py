@@ -23,9 +23,6 @@ from scipy import stats  # noqa: E402
 from .atomic import write_atomic  # noqa: E402
 from .config import Scenario  # noqa: E402
 
-FIGURES = ("bias", "variance", "efficiency", "sampling", "mse")
-"""The figure files every scenario gets, in report order."""
-
 PALETTE = dict(zip(("mle", "unbiased"), sns.color_palette("colorblind", 2), strict=True))
 
 
@@ -167,42 +164,46 @@ def _legend(fig: plt.Figure, axes: Mapping[str, plt.Axes]) -> None:
 def plot_sampling(scenario: Scenario, estimates: Mapping[int, pd.DataFrame]) -> plt.Figure:
     """Distribution of sqrt(n)(theta-hat - theta) at the smallest and largest n.
 
-    The limit N(0, 1/I(theta)) is drawn over it: the MLE becomes normal, and
-    the small-n panel shows how far from normal it starts.
+    One row per (estimator, parameter).  The limit N(0, 1/I(theta)) is drawn
+    over it: the estimator becomes normal, and the small-n panel shows how far
+    from normal it starts.
     """
     fam = scenario.family_obj
-    params = fam.estimator("mle").parameters
+    pairs = [(e, p) for e in scenario.estimators for p in fam.estimator(e).parameters]
     inv = fam.inverse_fisher_information(scenario.params)
     fig, axes = plt.subplots(
-        len(params),
+        len(pairs),
         len(estimates),
-        figsize=(5 * len(estimates), 3.3 * len(params)),
+        figsize=(5 * len(estimates), 3.3 * len(pairs)),
         squeeze=False,
         layout="constrained",
     )
-    for i, parameter in enumerate(params):
+    for i, (estimator, parameter) in enumerate(pairs):
         j_param = fam.parameter_names.index(parameter)
         sd = math.sqrt(inv[j_param, j_param])
         for j, (n, frame) in enumerate(sorted(estimates.items())):
             ax = axes[i, j]
-            values = frame[f"mle.{parameter}"].to_numpy()
+            values = frame[f"{estimator}.{parameter}"].to_numpy()
             z = math.sqrt(n) * (values[np.isfinite(values)] - scenario.params[parameter])
             lo, hi = np.quantile(z, [0.002, 0.998]) if z.size else (-3 * sd, 3 * sd)
             lo, hi = min(lo, -3.5 * sd), max(hi, 3.5 * sd)
-            sns.histplot(
-                z[(z >= lo) & (z <= hi)],
-                bins=_bins(z, lo, hi),
-                stat="density",
-                ax=ax,
-                color=_colour("mle"),
-                alpha=0.5,
-                edgecolor=None,
-                label=f"simulated, {z.size:,} replications",
-            )
+            if z.size:
+                sns.histplot(
+                    z[(z >= lo) & (z <= hi)],
+                    bins=_bins(z, lo, hi),
+                    stat="density",
+                    ax=ax,
+                    color=_colour(estimator),
+                    alpha=0.5,
+                    edgecolor=None,
+                    label=f"{estimator}, {z.size:,} replications",
+                )
+            else:
+                ax.text(0.5, 0.5, f"{estimator} is undefined at n = {n}", ha="center", transform=ax.transAxes)
             grid = np.linspace(lo, hi, 400)
             ax.plot(grid, stats.norm.pdf(grid, 0, sd), "k-", lw=1.3, label="limit N(0, 1/I(θ))")
             ax.set_xlim(lo, hi)
-            ax.set_title(f"{parameter}, n = {n}")
+            ax.set_title(f"{estimator}: {parameter}, n = {n}")
             ax.set_xlabel(f"√n ({parameter}̂ − {parameter})")
             ax.legend(fontsize=7, frameon=False)
     return fig

@@ -1,7 +1,9 @@
 """What each workflow job does, given its paths and parameters.
 
 The scripts under ``scripts/`` are one call into this module, so the same
-functions run under Snakemake, in tests and from a Python prompt.
+functions run under Snakemake, in tests and from a Python prompt.  Each job
+imports only what it uses: a job is a fresh process, and importing scipy.stats
+or matplotlib it does not need would cost more than a simulation chunk.
 """
 
 from __future__ import annotations
@@ -15,12 +17,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from .aggregate import summarise_scenario
 from .atomic import write_atomic
 from .config import Scenario
-from .estimates_io import group_by_n, read_estimates, write_estimates
+from .estimates_io import group_by_n, read_estimates, read_meta, write_estimates
 from .families import Status, registry
-from .numerical import check_closed_form
 from .seeding import BLOCK_SIZE, block_seed, blocks_of
 from .simulate import simulate_range
 
@@ -115,15 +115,20 @@ def write_csv(frame: pd.DataFrame, output: str | Path) -> None:
     write_atomic(output, lambda p: frame.to_csv(p, index=False, float_format="%.17g"))
 
 
-def check_job(scenario: Scenario, replications: int, output: str | Path) -> None:
-    """Closed-form vs numerical MLE on the first replications at every n."""
+def check_job(scenario: str, check: Mapping, output: str | Path) -> None:
+    """Closed-form vs numerical MLE on the first replications at every n.
+
+    ``check`` is :meth:`Scenario.check_params`.
+    """
+    from .numerical import check_closed_form
+
     frame = check_closed_form(
-        scenario.family_obj,
-        scenario.params,
-        seed=scenario.seed,
-        scenario=scenario.name,
-        sample_sizes=scenario.sample_sizes,
-        replications=min(replications, scenario.replications),
+        registry()[check["family"]],
+        check["params"],
+        seed=int(check["seed"]),
+        scenario=scenario,
+        sample_sizes=tuple(check["sample_sizes"]),
+        replications=int(check["replications"]),
     )
     log.info("max |closed - numerical| = %.3g over %d fits", frame["abs_diff"].max(), len(frame))
     write_csv(frame, output)
@@ -131,17 +136,20 @@ def check_job(scenario: Scenario, replications: int, output: str | Path) -> None
 
 def aggregate_job(scenario: Scenario, inputs: Sequence[str | Path], output: str | Path) -> None:
     """One scenario's summary table from its chunk files."""
+    from .aggregate import summarise_scenario
+
+    expected = {"scenario": scenario.name, "family": scenario.family, "params": scenario.params,
+                "seed": scenario.seed}  # fmt: skip
+    for path in inputs:
+        meta = read_meta(path)
+        found = {k: meta.get(k) for k in expected}
+        if found != expected:
+            raise ValueError(f"{path} was simulated with {found}, but the scenario is {expected}")
     groups = group_by_n(inputs)
     missing = set(scenario.sample_sizes) - set(groups)
     if missing:
         raise ValueError(f"no estimate files for n in {sorted(missing)}")
-    table = summarise_scenario(scenario, groups)
-    for n, group in table.groupby("n"):
-        expected = scenario.replications
-        got = set(group["replications"])
-        if got != {expected}:
-            raise ValueError(f"n={n}: found {got} replications, expected {expected}")
-    write_csv(table, output)
+    write_csv(summarise_scenario(scenario, groups), output)
 
 
 def concat_job(inputs: Sequence[str | Path], output: str | Path) -> None:
@@ -164,16 +172,27 @@ def report_job(
     config: Mapping,
     summary: str | Path,
     checks: Sequence[str | Path],
-    benchmarks: Sequence[str | Path],
+    benchmarks: str | Path,
     template: str | Path,
     output: str | Path,
 ) -> None:
-    """Render the HTML report from the study's tables and figures."""
+    """Render the HTML report from the study's tables and figures.
+
+    ``benchmarks`` is the folder of Snakemake benchmark files; the simulate
+    jobs' files of the current study are read for the timing section.
+    """
     from .config import validate
-    from .figures import FIGURES
+    from .outputs import FIGURES
     from .report import render
 
     study = validate(dict(config))
     check_tables = {Path(p).stem: pd.read_csv(p) for p in checks}
     figures = {s.name: {f: f"results/figures/{s.name}/{f}.png" for f in FIGURES} for s in study.scenarios}
-    render(study, pd.read_csv(summary), check_tables, figures, benchmarks, output, template)
+    timings = [
+        path
+        for s in study.scenarios
+        for n in s.sample_sizes
+        for a, b in s.chunks()
+        if (path := Path(benchmarks) / "simulate" / s.name / f"n{n}" / f"reps{a}-{b}.tsv").exists()
+    ]
+    render(study, pd.read_csv(summary), check_tables, figures, timings, output, template)

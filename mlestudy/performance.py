@@ -15,10 +15,10 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass
+from statistics import NormalDist
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy import stats
 
 
 @dataclass(frozen=True)
@@ -97,7 +97,7 @@ def performance(
     dev = x - mean
     variance = float(dev @ dev / (r - 1)) if r > 1 and has[2] else nan
     bias_mcse = math.sqrt(variance / r) if has[2] and r > 1 else nan
-    m4 = float(np.mean(dev**4)) if has[4] else nan
+    m4 = float(np.mean(dev**4)) if has[4] and r > 1 else nan
     variance_mcse = math.sqrt(max(m4 - variance**2, 0.0) / r) if has[4] and r > 1 else nan
     err2 = (x - true_value) ** 2
     mse = float(err2.mean()) if has[2] and r else nan
@@ -143,5 +143,5 @@ def wald_covered(
     level: float,
 ) -> NDArray[np.bool_]:
     """Whether each Wald interval estimate +/- z * se contains the truth."""
-    z = stats.norm.ppf(0.5 + level / 2)
+    z = NormalDist().inv_cdf(0.5 + level / 2)
     return np.abs(estimates - true_value) <= z * standard_errors

@@ -24,27 +24,13 @@ import yaml
 
 from .atomic import write_text_atomic
 from .config import Scenario, Study
-from .figures import FIGURES
+from .outputs import CAPTIONS, FIGURES
 
 TEMPLATE = Path(__file__).resolve().parents[1] / "report" / "template.html.j2"
 Z_DISAGREE = 4.0
 """|z| at or above which simulation and theory are said to disagree."""
 
 PACKAGES = ("mlestudy", "numpy", "scipy", "pandas", "pyarrow", "matplotlib", "seaborn", "snakemake", "jinja2")
-
-CAPTIONS = {
-    "bias": "Bias against n. Points: simulated bias ± 2 MCSE; lines: exact finite-sample bias. "
-    "See the MLE of a variance or of an exponential rate start biased and the bias shrink like 1/n; "
-    "an unbiased estimator sits on zero.",
-    "variance": "Variance against n (log–log). Dashed: the Cramér–Rao bound 1/(n·I(θ)); lines: exact variance. "
-    "The MLE's variance approaches the bound; a biased estimator may even fall below it.",
-    "efficiency": "Efficiency = CRLB / variance, ± 2 MCSE. Values tend to 1 as n grows: the MLE is "
-    "asymptotically efficient. Above 1 is possible only for a biased estimator.",
-    "sampling": "Sampling distribution of √n(θ̂ − θ) at the smallest and largest n, against its limit "
-    "N(0, 1/I(θ)). At small n the shape is skewed or discrete; at large n it is normal.",
-    "mse": "Mean squared error against n (log–log), ± 2 MCSE, with the CRLB dashed. Where an unbiased "
-    "estimator exists, compare: the biased MLE often has the lower MSE.",
-}
 
 
 def fmt(value: float, digits: int = 4) -> str:

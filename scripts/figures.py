@@ -6,8 +6,8 @@ from pathlib import Path
 # Use the mlestudy of this checkout, whatever environment runs the rule.
 sys.path.insert(0, str(Path(snakemake.scriptdir).parent))  # noqa: F821 - injected by Snakemake
 
-from mlestudy.figures import FIGURES
 from mlestudy.jobs import figures_job, logged, scenario_of
+from mlestudy.outputs import FIGURES
 
 with logged(snakemake.log[0]):  # noqa: F821 - injected by Snakemake
     figures_job(

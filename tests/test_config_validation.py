@@ -156,6 +156,16 @@ BAD = [
     ("scenarios-empty", _set(("scenarios",), []), ["top level", "'scenarios'", "[]"]),
     ("params-string", _set((*COIN, "params", "p"), "0.5"), ["'coin'", "params.p", "'0.5'"]),
     ("missing-family", _delete((*COIN, "family")), ["'coin'", "'family'", "missing"]),
+    (
+        "absurd-n",
+        _set((*COIN, "sample_sizes"), [5, 10**12]),
+        ["'coin'", "sample_sizes", "1,000,000,000,000", "at most"],
+    ),
+    (
+        "absurd-replications",
+        _set((*COIN, "replications"), 10**12),
+        ["'coin'", "replications", "1,000,000,000,000", "GiB"],
+    ),
 ]
 
 

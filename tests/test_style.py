@@ -16,7 +16,7 @@ BIN = Path(sys.executable).parent
     "command",
     [
         ["ruff", "check", "."],
-        ["ruff", "format", "--check", "mlestudy", "scripts", "tests", "benchmarks"],
+        ["ruff", "format", "--check", "mlestudy", "scripts", "tests"],
         ["snakefmt", "--check", "Snakefile", "workflow"],
         ["snakemake", "--lint"],
     ],

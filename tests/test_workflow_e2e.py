@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from mlestudy.aggregate import SUMMARY_COLUMNS
-from mlestudy.figures import FIGURES
+from mlestudy.outputs import FIGURES
 
 ROOT = Path(__file__).resolve().parents[1]
 SNAKEMAKE = Path(sys.executable).with_name("snakemake")

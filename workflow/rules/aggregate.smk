@@ -12,6 +12,9 @@ rule aggregate_scenario:
         "../envs/mlestudy.yaml"
     params:
         scenario=scenario_settings,
+        code=lambda wc: code_version.code_hash(
+            code_version.SUMMARY, STUDY.scenario(wc.scenario).family
+        ),
     script:
         "../../scripts/aggregate.py"
 

@@ -9,7 +9,11 @@ rule check_closed_form:
     conda:
         "../envs/mlestudy.yaml"
     params:
-        scenario=scenario_settings,
-        replications=STUDY.check_replications,
+        check=lambda wc: STUDY.scenario(wc.scenario).check_params(
+            STUDY.check_replications
+        ),
+        code=lambda wc: code_version.code_hash(
+            code_version.CHECK, STUDY.scenario(wc.scenario).family
+        ),
     script:
         "../../scripts/check_closed_form.py"

@@ -3,7 +3,8 @@
 from snakemake.exceptions import WorkflowError
 
 from mlestudy.config import ConfigError, validate
-from mlestudy.figures import FIGURES
+from mlestudy import code_version
+from mlestudy.outputs import FIGURES
 from mlestudy.jobs import scenario_params
 
 try:

@@ -51,5 +51,8 @@ rule figures:
         "../envs/mlestudy.yaml"
     params:
         scenario=scenario_settings,
+        code=lambda wc: code_version.code_hash(
+            code_version.FIGURES, STUDY.scenario(wc.scenario).family
+        ),
     script:
         "../../scripts/figures.py"

@@ -1,0 +1,107 @@
+"""Figures and report, in-process on small studies (no Snakemake)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from mlestudy import code_version
+from mlestudy.aggregate import summarise_scenario
+from mlestudy.config import validate
+from mlestudy.estimates_io import write_estimates
+from mlestudy.figures import draw_scenario
+from mlestudy.outputs import FIGURES
+from mlestudy.report import fmt_pm, missing_reason, render
+from mlestudy.simulate import simulate_range
+
+
+def build(tmp_path: Path, scenario_cfg: dict) -> tuple:
+    """Simulate, summarise and draw one small scenario under ``tmp_path``."""
+    study = validate({"seed": 3, "scenarios": [scenario_cfg]})
+    sc = study.scenarios[0]
+    files = {}
+    for n in sc.sample_sizes:
+        frame = simulate_range(
+            sc.family_obj, sc.params, seed=sc.seed, scenario=sc.name, n=n, first=0, stop=sc.replications,
+            estimators=list(sc.estimators),
+        )  # fmt: skip
+        path = tmp_path / f"{sc.name}_n{n}.parquet"
+        write_estimates(frame, path, scenario=sc.name, family=sc.family, params=sc.params, n=n, seed=sc.seed)
+        files[n] = [path]
+    summary = summarise_scenario(sc, files)
+    outputs = {f: tmp_path / f"{sc.name}_{f}.png" for f in FIGURES}
+    frames = {n: pd.read_parquet(files[n][0]) for n in (min(files), max(files))}
+    draw_scenario(sc, summary, frames, outputs)
+    return study, summary, outputs
+
+
+@pytest.mark.parametrize(
+    "cfg",
+    [
+        {
+            "name": "s2only",
+            "family": "normal",
+            "params": {"mu": 0.0, "sigma2": 1.0},
+            "estimators": ["unbiased"],
+        },
+        {"name": "waits", "family": "exponential", "params": {"rate": 2.0}},
+        {"name": "coin", "family": "bernoulli", "params": {"p": 0.05}},
+    ],
+    ids=lambda c: c["name"],
+)
+def test_every_figure_and_the_report(tmp_path: Path, cfg: dict) -> None:
+    """Any valid scenario, including one without the MLE, gets all figures and a report."""
+    study, summary, outputs = build(tmp_path, {**cfg, "sample_sizes": [1, 2, 30], "replications": 2000})
+    for path in outputs.values():
+        assert path.read_bytes()[:4] == b"\x89PNG" and path.stat().st_size > 5000
+    checks = pd.DataFrame(
+        {
+            "n": [2],
+            "replication": [0],
+            "parameter": ["x"],
+            "abs_diff": [1e-9],
+            "boundary": [False],
+            "converged": [True],
+        }
+    )
+    html_path = tmp_path / "report.html"
+    render(study, summary, {cfg["name"]: checks}, {cfg["name"]: outputs}, [], html_path)
+    html = html_path.read_text()
+    assert html.count("data:image/png;base64,") == len(FIGURES)
+    assert not re.search(r"(?i)\bnan\b", html)  # missing values print as a dash, never 'nan'
+
+
+def test_missing_values_are_explained() -> None:
+    """A dash in the table always comes with a reason."""
+    row = {
+        "finite_moments": 1,
+        "n_failed": 0,
+        "replications": 10,
+        "n": 2,
+        "estimator": "mle",
+        "exact_mean": 1.0,
+    }
+    assert "variance of mle is infinite at n = 2" in missing_reason(row)
+    row.update(finite_moments=3, n=4)
+    assert "fourth moment" in missing_reason(row)
+    row.update(n_failed=10)
+    assert "undefined" in missing_reason(row)
+    assert missing_reason({**row, "n_failed": 0, "finite_moments": np.inf}) is None
+
+
+def test_value_rounded_to_its_mcse() -> None:
+    assert fmt_pm(0.70001234, 0.00046) == "0.70001 ± 0.00046"
+    assert fmt_pm(3.14159, 0.012) == "3.142 ± 0.012"
+    assert fmt_pm(float("nan"), 0.1) == "—"
+
+
+def test_code_hash_is_per_family_and_stable() -> None:
+    """Each family's simulations depend on its own module: hashes differ, and repeat."""
+    hashes = {f: code_version.code_hash(code_version.SIMULATION, f) for f in ("normal", "poisson")}
+    assert hashes["normal"] != hashes["poisson"]
+    assert hashes["normal"] == code_version.code_hash(code_version.SIMULATION, "normal")
+    assert code_version.code_hash(code_version.SUMMARY, "normal") != hashes["normal"]
