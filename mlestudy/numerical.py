@@ -34,7 +34,8 @@ def numerical_mle(family: Family, x: FloatArray) -> tuple[dict[str, float], bool
     with np.errstate(all="ignore"):
         res = optimize.minimize(negloglik, z0, method="BFGS", options={"gtol": 1e-10, "maxiter": 500})
         if not res.success:
-            nm = {"xatol": 1e-12, "fatol": 1e-14, "maxiter": 4000}
+            # fatol is absolute: 1e-12 is near float precision for a log-likelihood of order 10-1000.
+            nm = {"xatol": 1e-10, "fatol": 1e-12, "maxiter": 4000}
             res = optimize.minimize(negloglik, res.x, method="Nelder-Mead", options=nm)
     theta = {p.name: float(p.from_unconstrained(zi)) for p, zi in zip(params, res.x, strict=True)}
     return theta, bool(res.success)

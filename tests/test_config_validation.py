@@ -101,7 +101,7 @@ BELL = ("scenarios", 1)
 
 # (id, mutation, substrings the message must contain: scenario, key, bad value)
 BAD = [
-    ("unknown-family", _set((*COIN, "family"), "gamma"), ["'coin'", "'family'", "'gamma'"]),
+    ("unknown-family", _set((*COIN, "family"), "weibull"), ["'coin'", "'family'", "'weibull'"]),
     ("missing-param", _delete((*BELL, "params", "sigma2")), ["'bell'", "params.sigma2", "missing"]),
     ("extra-param", _set((*COIN, "params", "q"), 0.1), ["'coin'", "params.q", "not a parameter"]),
     ("p-zero", _set((*COIN, "params", "p"), 0), ["'coin'", "params.p", "= 0 ", "> 0"]),

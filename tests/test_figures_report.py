@@ -50,6 +50,7 @@ def build(tmp_path: Path, scenario_cfg: dict) -> tuple:
         },
         {"name": "waits", "family": "exponential", "params": {"rate": 2.0}},
         {"name": "coin", "family": "bernoulli", "params": {"p": 0.05}},
+        {"name": "shapes", "family": "gamma", "params": {"shape": 2.0, "rate": 1.0}},
     ],
     ids=lambda c: c["name"],
 )
