@@ -445,3 +445,20 @@ def test_gamma_moments_exist_only_below_half_n():
     fam = get_family("gamma")
     got = {n: fam.finite_moments("mle", "shape", n) for n in (1, 2, 3, 4, 5, 6, 9, 10)}
     assert got == {1: 0, 2: 0, 3: 0, 4: 1, 5: 1, 6: 2, 9: 3, 10: 4}
+
+
+def test_gamma_shape_equation_accurate_for_large_shapes():
+    """log(a) - digamma(a) by series matches the direct form where both are exact, and
+    keeps Newton converging when the shape estimate is huge (near-constant samples at n = 2)."""
+    from scipy.special import digamma, polygamma
+
+    from mlestudy.families.gamma import SERIES_FROM, d_log_minus_digamma, log_minus_digamma
+
+    a = np.array([SERIES_FROM, 25.0, 40.0])
+    np.testing.assert_allclose(log_minus_digamma(a), np.log(a) - digamma(a), rtol=1e-13)
+    np.testing.assert_allclose(d_log_minus_digamma(a), 1 / a - polygamma(1, a), rtol=1e-10)
+    # Reference values 1/(2a) + 1/(12a^2) at a = 1e9 (higher terms below float precision).
+    assert log_minus_digamma(1e9) == pytest.approx(0.5e-9 + 1 / 12e18, rel=1e-15)
+    fam = get_family("gamma")
+    fit = fam.fit(fam.sample(np.random.default_rng(1), {"shape": 2.0, "rate": 1.0}, (20000, 2)))["mle"]
+    assert (fit.status == Status.OK).all()
