@@ -72,17 +72,15 @@ def _facets(summary: pd.DataFrame, sharey: bool = False):
 
 
 def _points(ax, rows: pd.DataFrame, y: str, err: str, estimator: str, offset: float) -> None:
+    """Simulated values with +/- 2 MCSE bars; hollow where the MCSE does not exist."""
     x = rows["n"].to_numpy(float) * offset
-    ax.errorbar(
-        x,
-        rows[y],
-        yerr=2 * rows[err].fillna(0),
-        fmt="o",
-        ms=4,
-        capsize=3,
-        color=_colour(estimator),
-        label=f"{estimator}: simulated ± 2 MCSE",
-    )
+    has_error = rows[err].notna().to_numpy()
+    colour = _colour(estimator)
+    ax.errorbar(x[has_error], rows[y][has_error], yerr=2 * rows[err][has_error], fmt="o", ms=4, capsize=3,
+                color=colour, label=f"{estimator}: simulated ± 2 MCSE")  # fmt: skip
+    if (~has_error & rows[y].notna().to_numpy()).any():
+        ax.plot(x[~has_error], rows[y][~has_error], "o", ms=5, mfc="none", color=colour,
+                label=f"{estimator}: simulated, no finite MCSE")  # fmt: skip
 
 
 def _offsets(estimators: list[str]) -> dict[str, float]:

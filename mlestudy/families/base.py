@@ -126,6 +126,13 @@ class Estimate:
     values: dict[str, FloatArray]
     status: NDArray[np.int8] = field(default_factory=lambda: np.empty(0, np.int8))
 
+    @classmethod
+    def undefined(cls, parameters: tuple[str, ...], reps: int) -> Estimate:
+        """An estimator that does not exist at this n (e.g. dividing by n-1 at n=1)."""
+        return cls(
+            {p: np.full(reps, np.nan) for p in parameters}, np.full(reps, Status.UNDEFINED, dtype=np.int8)
+        )
+
     def __post_init__(self) -> None:
         reps = len(next(iter(self.values.values())))
         if self.status.size == 0:

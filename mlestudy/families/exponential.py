@@ -12,7 +12,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from .base import Estimate, EstimatorInfo, Family, FloatArray, Parameter, Status, Theta
+from .base import Estimate, EstimatorInfo, Family, FloatArray, Parameter, Theta
 
 
 class Exponential(Family):
@@ -39,15 +39,10 @@ class Exponential(Family):
         with np.errstate(divide="ignore"):
             mle = n / total
             unbiased = (n - 1) / total
-        out = {"mle": Estimate({"rate": mle})}
-        if n >= 2:
-            out["unbiased"] = Estimate({"rate": unbiased})
-        else:
-            out["unbiased"] = Estimate(
-                {"rate": np.full_like(total, np.nan)},
-                np.full(total.shape, Status.UNDEFINED, dtype=np.int8),
-            )
-        return out
+        return {
+            "mle": Estimate({"rate": mle}),
+            "unbiased": Estimate({"rate": unbiased}) if n >= 2 else Estimate.undefined(("rate",), total.size),
+        }
 
     def fisher_information(self, theta: Mapping[str, FloatArray | float]) -> FloatArray:
         lam = np.asarray(theta["rate"], dtype=float)

@@ -52,10 +52,7 @@ class Normal(Family):
         if n >= 2:
             out["unbiased"] = Estimate({"sigma2": ss / (n - 1)}, boundary.copy())
         else:
-            out["unbiased"] = Estimate(
-                {"sigma2": np.full_like(ss, np.nan)},
-                np.full(ss.shape, Status.UNDEFINED, dtype=np.int8),
-            )
+            out["unbiased"] = Estimate.undefined(("sigma2",), ss.size)
         return out
 
     def fisher_information(self, theta: Mapping[str, FloatArray | float]) -> FloatArray:
