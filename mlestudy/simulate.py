@@ -12,7 +12,7 @@ from collections.abc import Iterator
 import numpy as np
 import pandas as pd
 
-from .families import Family, Status
+from .families import Family
 from .families.base import FloatArray, Theta
 from .seeding import BLOCK_SIZE, block_rng, blocks_of
 
@@ -42,11 +42,6 @@ def iter_data(
             if keep_from < take:
                 yield base + row + keep_from, x[keep_from:]
             row += take
-
-
-def estimate_columns(family: Family, estimator: str) -> list[str]:
-    """Column names of one estimator in the per-replication table."""
-    return [f"{estimator}.{p}" for p in family.estimator(estimator).parameters]
 
 
 def simulate_range(
@@ -81,8 +76,3 @@ def simulate_range(
             columns[f"{name}.{p}"] = np.asarray(fit.values[p], dtype=np.float64)
         columns[f"{name}.status"] = fit.status.astype(np.int8)
     return pd.DataFrame(columns)
-
-
-def failed_count(frame: pd.DataFrame, estimator: str) -> int:
-    """Replications of ``estimator`` without a usable estimate."""
-    return int(Status.failed(frame[f"{estimator}.status"].to_numpy()).sum())
