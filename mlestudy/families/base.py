@@ -11,6 +11,19 @@ and ``estimate`` (summary -> estimates).  Closed-form families reduce each
 replication to a few sufficient statistics, which keeps memory flat and lets an
 exact sufficient-statistic sampler slot in later; a family without a closed form
 can return the data itself from ``statistics`` and fit it in ``estimate``.
+
+What comes next fits the same contract:
+
+- *No closed form*: ``estimate`` iterates (batched Newton across replications)
+  and marks each replication ``OK`` or ``NOT_CONVERGED``; see ``gamma.py``.
+- *Vector parameters*: a vector is several scalar :class:`Parameter` entries
+  (beta0, beta1, ...), and ``fisher_information`` returns the k x k matrix; the
+  CRLB of each is the diagonal of its inverse (``normal`` and ``gamma`` do this).
+- *Covariates*: a regression family draws its design and responses together in
+  ``sample`` (one (replications x n) block per column, or a structured array),
+  and ``statistics`` reduces them (X'X and X'y for a linear model).  Settings
+  of the design would arrive as a new optional scenario key passed to the
+  family; nothing in the rules changes.
 """
 
 from __future__ import annotations
