@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 import pandas as pd
@@ -40,9 +40,13 @@ def read_estimates(paths: Iterable[str | Path]) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True).sort_values("replication", ignore_index=True)
 
 
-def group_by_n(paths: Iterable[str | Path]) -> dict[int, list[str]]:
-    """Chunk files grouped by the sample size recorded inside them."""
+def group_by_n(paths: Iterable[str | Path], metas: Mapping[str, dict] | None = None) -> dict[int, list[str]]:
+    """Chunk files grouped by the sample size recorded inside them.
+
+    ``metas`` (path -> :func:`read_meta`) saves reading them again.
+    """
     groups: dict[int, list[str]] = defaultdict(list)
     for p in paths:
-        groups[int(read_meta(p)["n"])].append(str(p))
+        meta = metas[str(p)] if metas is not None else read_meta(p)
+        groups[int(meta["n"])].append(str(p))
     return dict(sorted(groups.items()))

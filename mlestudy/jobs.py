@@ -140,12 +140,12 @@ def aggregate_job(scenario: Scenario, inputs: Sequence[str | Path], output: str 
 
     expected = {"scenario": scenario.name, "family": scenario.family, "params": scenario.params,
                 "seed": scenario.seed}  # fmt: skip
-    for path in inputs:
-        meta = read_meta(path)
+    metas = {str(p): read_meta(p) for p in inputs}
+    for path, meta in metas.items():
         found = {k: meta.get(k) for k in expected}
         if found != expected:
             raise ValueError(f"{path} was simulated with {found}, but the scenario is {expected}")
-    groups = group_by_n(inputs)
+    groups = group_by_n(inputs, metas)
     missing = set(scenario.sample_sizes) - set(groups)
     if missing:
         raise ValueError(f"no estimate files for n in {sorted(missing)}")
@@ -172,27 +172,20 @@ def report_job(
     config: Mapping,
     summary: str | Path,
     checks: Sequence[str | Path],
-    benchmarks: str | Path,
+    figures: Mapping[str, Mapping[str, str]],
+    benchmarks: Sequence[str | Path],
     template: str | Path,
     output: str | Path,
 ) -> None:
     """Render the HTML report from the study's tables and figures.
 
-    ``benchmarks`` is the folder of Snakemake benchmark files; the simulate
-    jobs' files of the current study are read for the timing section.
+    ``figures`` maps scenario -> figure name -> file; ``benchmarks`` lists the
+    simulate jobs' Snakemake benchmark files, of which those present are timed.
     """
     from .config import validate
-    from .outputs import FIGURES
     from .report import render
 
     study = validate(dict(config))
     check_tables = {Path(p).stem: pd.read_csv(p) for p in checks}
-    figures = {s.name: {f: f"results/figures/{s.name}/{f}.png" for f in FIGURES} for s in study.scenarios}
-    timings = [
-        path
-        for s in study.scenarios
-        for n in s.sample_sizes
-        for a, b in s.chunks()
-        if (path := Path(benchmarks) / "simulate" / s.name / f"n{n}" / f"reps{a}-{b}.tsv").exists()
-    ]
+    timings = [b for b in benchmarks if Path(b).exists()]
     render(study, pd.read_csv(summary), check_tables, figures, timings, output, template)

@@ -224,13 +224,14 @@ def render(
     sections = []
     for sc in study.scenarios:
         part = summary[summary["scenario"] == sc.name]
+        rows = table_rows(part)
         sections.append(
             {
                 "name": sc.name,
                 "family": sc.family,
                 "ademp": ademp(sc),
-                "rows": table_rows(part),
-                "notes": sorted({r["note"] for r in table_rows(part) if r["note"]}),
+                "rows": rows,
+                "notes": sorted({r["note"] for r in rows if r["note"]}),
                 "verdict": verdict(part),
                 "check": check_summary(checks[sc.name]),
                 "figures": [

@@ -13,6 +13,7 @@ with logged(snakemake.log[0]):  # noqa: F821 - injected by Snakemake
         snakemake.params.config,  # noqa: F821
         summary=snakemake.input.summary,  # noqa: F821
         checks=list(snakemake.input.checks),  # noqa: F821
+        figures=snakemake.params.figures,  # noqa: F821
         benchmarks=snakemake.params.benchmarks,  # noqa: F821
         template=snakemake.input.template,  # noqa: F821
         output=snakemake.output[0],  # noqa: F821

@@ -39,10 +39,14 @@ class Normal(Family):
     def statistics(self, x: FloatArray) -> dict[str, FloatArray]:
         mean = x.mean(axis=-1)
         ss = ((x - mean[..., None]) ** 2).sum(axis=-1)
-        # A constant sample whose mean is not representable leaves ss ~ 1e-34
-        # instead of 0; it is the unbounded-likelihood boundary case all the same.
-        constant = (x == x[..., :1]).all(axis=-1)
-        return {"mean": mean, "ss": np.where(constant, 0.0, ss)}
+        # A constant sample whose mean is not representable leaves ss of order
+        # n (eps * mean)^2 instead of 0; it is the unbounded-likelihood boundary
+        # case all the same.  Only rows that small are re-checked, off the hot path.
+        suspect = np.flatnonzero(ss <= x.shape[-1] * (4 * np.finfo(float).eps * mean) ** 2)
+        if suspect.size:
+            rows = x.reshape(-1, x.shape[-1])[suspect]
+            ss.reshape(-1)[suspect[(rows == rows[:, :1]).all(axis=-1)]] = 0.0
+        return {"mean": mean, "ss": ss}
 
     def estimate(self, stats: Mapping[str, FloatArray], n: int) -> dict[str, Estimate]:
         mean, ss = stats["mean"], stats["ss"]

@@ -37,5 +37,22 @@ def scenario_settings(wildcards):
     return scenario_params(STUDY.scenario(wildcards.scenario))
 
 
+FIGURE = "results/figures/{scenario}/{name}.png"
+SIMULATE_BENCHMARK = (
+    "results/benchmarks/simulate/{scenario}/n{n}/reps{first}-{stop}.tsv"
+)
+
+
 def figure_files(scenario):
-    return [f"results/figures/{scenario}/{name}.png" for name in FIGURES]
+    """Figure name -> file, for one scenario."""
+    return {name: FIGURE.format(scenario=scenario, name=name) for name in FIGURES}
+
+
+def simulate_benchmarks():
+    """The benchmark file of every simulate job of the study."""
+    return [
+        SIMULATE_BENCHMARK.format(scenario=s.name, n=n, first=a, stop=b)
+        for s in STUDY.scenarios
+        for n in s.sample_sizes
+        for a, b in s.chunks()
+    ]

@@ -3,7 +3,7 @@ rule report:
     input:
         summary="results/summary.csv",
         checks=expand("results/checks/{scenario}.csv", scenario=SCENARIOS),
-        figures=[f for s in SCENARIOS for f in figure_files(s)],
+        figures=[f for s in SCENARIOS for f in figure_files(s).values()],
         template="report/template.html.j2",
     output:
         "report/report.html",
@@ -13,8 +13,9 @@ rule report:
         "../envs/mlestudy.yaml"
     params:
         config=config,
-        # Job timings are read from whatever benchmark files exist; they are not
+        figures={s: figure_files(s) for s in SCENARIOS},
+        # Job timings are read from whichever of these exist; they are not
         # inputs, so a missing one never re-runs a simulation.
-        benchmarks="results/benchmarks",
+        benchmarks=simulate_benchmarks(),
     script:
         "../../scripts/report.py"

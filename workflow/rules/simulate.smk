@@ -5,7 +5,7 @@ rule simulate:
     log:
         "results/logs/simulate/{scenario}/n{n}/reps{first}-{stop}.log",
     benchmark:
-        "results/benchmarks/simulate/{scenario}/n{n}/reps{first}-{stop}.tsv"
+        SIMULATE_BENCHMARK
     conda:
         "../envs/mlestudy.yaml"
     params:
