@@ -58,6 +58,7 @@ class Scenario:
     ci_level: float
     seed: int
     description: str = ""
+    sampler: str = "data"
 
     @property
     def family_obj(self) -> Family:
@@ -84,12 +85,17 @@ class Scenario:
             "params": dict(self.params),
             "seed": self.seed,
             "estimators": sorted(self.estimators),  # order is cosmetic: no re-run
+            "sampler": self.sampler,
         }
 
     def check_params(self, replications: int) -> dict[str, Any]:
-        """What the closed-form check depends on: data settings and sizes."""
+        """What the closed-form check depends on: data settings and sizes.
+
+        The check always re-fits raw data, so the sampler is left out.
+        """
+        data = {k: v for k, v in self.simulation_params().items() if k != "sampler"}
         return {
-            **self.simulation_params(),
+            **data,
             "sample_sizes": list(self.sample_sizes),
             "replications": min(replications, self.replications),
         }
@@ -187,6 +193,11 @@ def _family_problems(i: int, sc: Mapping[str, Any], config: Mapping[str, Any]) -
             f"{where}: key 'params.{extra}' is not a parameter of family {fam.name!r}; its params are {', '.join(fam.parameter_names)}"
         )
     problems.extend(_size_problems(where, sc, fam))
+    if sc.get("sampler") == "sufficient" and not fam.has_sufficient_sampler:
+        problems.append(
+            f"{where}: key 'sampler' = 'sufficient' is not available for family {fam.name!r}, whose MLE "
+            "is not a function of a statistic with a known distribution; use 'data'"
+        )
     known = [e.name for e in fam.estimators]
     for e in sc.get("estimators", []):
         if e not in known:
@@ -270,6 +281,7 @@ def _build(config: Mapping[str, Any]) -> Study:
                 ci_level=float(sc.get("ci_level", level)),
                 seed=seed,
                 description=sc.get("description", ""),
+                sampler=sc.get("sampler", "data"),
             )
         )
     return Study(

@@ -11,21 +11,27 @@ import json
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pandas as pd
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from .atomic import write_atomic
 
+if TYPE_CHECKING:
+    import pandas as pd
+
 META_KEY = b"mlestudy"
 
 
-def write_estimates(frame: pd.DataFrame, path: str | Path, **meta: object) -> None:
-    """Write one chunk of estimates with ``meta`` (scenario, n, first, stop, ...)."""
-    table = pa.Table.from_pandas(frame, preserve_index=False)
-    metadata = {**(table.schema.metadata or {}), META_KEY: json.dumps(meta, sort_keys=True).encode()}
-    table = table.replace_schema_metadata(metadata)
+def write_estimates(columns: Mapping[str, np.ndarray], path: str | Path, **meta: object) -> None:
+    """Write one chunk of estimates with ``meta`` (scenario, n, first, stop, ...).
+
+    ``columns`` maps names to arrays (a DataFrame works too); no pandas needed.
+    """
+    table = pa.table({name: np.asarray(values) for name, values in columns.items()})
+    table = table.replace_schema_metadata({META_KEY: json.dumps(meta, sort_keys=True).encode()})
     write_atomic(path, lambda p: pq.write_table(table, p, compression="zstd"))
 
 
@@ -36,6 +42,8 @@ def read_meta(path: str | Path) -> dict:
 
 def read_estimates(paths: Iterable[str | Path]) -> pd.DataFrame:
     """Concatenate chunk files, ordered by replication."""
+    import pandas as pd
+
     frames = [pd.read_parquet(p) for p in paths]
     return pd.concat(frames, ignore_index=True).sort_values("replication", ignore_index=True)
 

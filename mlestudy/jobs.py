@@ -14,15 +14,18 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from .atomic import write_atomic
-from .config import Scenario
 from .estimates_io import group_by_n, read_estimates, read_meta, write_estimates
 from .families import Status, registry
 from .seeding import BLOCK_SIZE, block_seed, blocks_of
-from .simulate import simulate_range
+from .simulate import simulate_columns
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from .config import Scenario
 
 log = logging.getLogger("mlestudy")
 
@@ -50,6 +53,8 @@ def logged(path: str | Path) -> Iterator[logging.Logger]:
 
 def scenario_of(params: Mapping) -> Scenario:
     """Rebuild a :class:`Scenario` from the dict a rule passed as ``params``."""
+    from .config import Scenario
+
     fields = dict(params)
     fields["sample_sizes"] = tuple(fields["sample_sizes"])
     fields["estimators"] = tuple(fields["estimators"])
@@ -65,20 +70,32 @@ def scenario_params(scenario: Scenario) -> dict:
 
 
 def simulate_job(
-    scenario: str, simulation: Mapping, n: int, first: int, stop: int, output: str | Path
+    scenario: str,
+    simulation: Mapping,
+    n: int,
+    first: int,
+    stop: int,
+    output: str | Path,
+    threads: int = 1,
 ) -> None:
     """Simulate and fit replications first..stop-1 of one (scenario, n).
 
     ``simulation`` is :meth:`Scenario.simulation_params`: the job sees nothing
-    else of the config, so nothing else can change its output.
+    else of the config, so nothing else can change its output.  ``threads``
+    changes only the speed.  Imports stay light (numpy, pyarrow; no pandas or
+    scipy for closed-form families) because this job runs once per chunk.
     """
     family = registry()[simulation["family"]]
     seed = int(simulation["seed"])
-    log.info("scenario %s, n=%d, replications %d..%d", scenario, n, first, stop - 1)
+    sampler = simulation["sampler"]
+    log.info(
+        "scenario %s, n=%d, replications %d..%d, sampler %s, %d thread(s)",
+        scenario, n, first, stop - 1, sampler, threads,
+    )  # fmt: skip
     for b in blocks_of(first, stop):
         seq = block_seed(seed, scenario, n, b)
         log.info("block %d: SeedSequence(entropy=%d, spawn_key=%s)", b, seq.entropy, seq.spawn_key)
-    frame = simulate_range(
+    columns = simulate_columns(
         family,
         simulation["params"],
         seed=seed,
@@ -87,9 +104,11 @@ def simulate_job(
         first=first,
         stop=stop,
         estimators=list(simulation["estimators"]),
+        sampler=sampler,
+        threads=threads,
     )
     for e in simulation["estimators"]:
-        status = frame[f"{e}.status"].to_numpy()
+        status = columns[f"{e}.status"]
         log.info(
             "estimator %s: %d failed, %d on the boundary",
             e,
@@ -97,7 +116,7 @@ def simulate_job(
             int((status == Status.BOUNDARY).sum()),
         )
     write_estimates(
-        frame,
+        columns,
         output,
         scenario=scenario,
         family=family.name,
@@ -107,6 +126,7 @@ def simulate_job(
         stop=stop,
         seed=seed,
         block_size=BLOCK_SIZE,
+        sampler=sampler,
     )
 
 
@@ -139,7 +159,7 @@ def aggregate_job(scenario: Scenario, inputs: Sequence[str | Path], output: str 
     from .aggregate import summarise_scenario
 
     expected = {"scenario": scenario.name, "family": scenario.family, "params": scenario.params,
-                "seed": scenario.seed}  # fmt: skip
+                "seed": scenario.seed, "sampler": scenario.sampler}  # fmt: skip
     metas = {str(p): read_meta(p) for p in inputs}
     for path, meta in metas.items():
         found = {k: meta.get(k) for k in expected}
@@ -154,6 +174,8 @@ def aggregate_job(scenario: Scenario, inputs: Sequence[str | Path], output: str 
 
 def concat_job(inputs: Sequence[str | Path], output: str | Path) -> None:
     """Stack per-scenario CSV tables into one (the study's summary.csv)."""
+    import pandas as pd
+
     write_csv(pd.concat([pd.read_csv(p) for p in inputs], ignore_index=True), output)
 
 
@@ -161,6 +183,8 @@ def figures_job(
     scenario: Scenario, summary: str | Path, estimates: Sequence[str | Path], outputs: Mapping[str, str]
 ) -> None:
     """Draw one scenario's figures."""
+    import pandas as pd
+
     from .figures import draw_scenario
 
     groups = group_by_n(estimates)
@@ -182,6 +206,8 @@ def report_job(
     ``figures`` maps scenario -> figure name -> file; ``benchmarks`` lists the
     simulate jobs' Snakemake benchmark files, of which those present are timed.
     """
+    import pandas as pd
+
     from .config import validate
     from .report import render
 

@@ -25,6 +25,7 @@ import yaml
 from .atomic import write_text_atomic
 from .config import Scenario, Study
 from .outputs import CAPTIONS, FIGURES
+from .seeding import BLOCK_SIZE
 
 TEMPLATE = Path(__file__).resolve().parents[1] / "report" / "template.html.j2"
 Z_DISAGREE = 4.0
@@ -144,6 +145,13 @@ def check_summary(checks: pd.DataFrame) -> dict:
     }
 
 
+SAMPLER_TEXT = {
+    "data": "every observation is drawn and reduced to the estimators' statistics.",
+    "sufficient": "the sufficient statistic is drawn directly from its exact distribution "
+    "(sampler: sufficient), which gives the estimators the same law as drawing every observation.",
+}
+
+
 def ademp(scenario: Scenario) -> dict[str, str]:
     """The scenario described in the ADEMP frame."""
     fam = scenario.family_obj
@@ -157,7 +165,8 @@ def ademp(scenario: Scenario) -> dict[str, str]:
         "against the Cramér–Rao bound, approach to normality.",
         "Data-generating mechanism": f"{fam.description}, {params}; n ∈ {{{sizes}}}; "
         f"{scenario.replications:,} independent replications per n, seed {scenario.seed}, each block of "
-        "1,000 replications drawn from its own PCG64 stream keyed by (seed, scenario, n, block).",
+        f"{BLOCK_SIZE:,} replications drawn from its own PCG64 stream keyed by (seed, scenario, n, block); "
+        + SAMPLER_TEXT[scenario.sampler],
         "Estimands": ", ".join(f"{k} = {v:g}" for k, v in scenario.params.items()) + ".",
         "Methods": estimators + ".",
         "Performance measures": "mean, bias, variance, MSE, efficiency = CRLB / variance, coverage of the "
@@ -255,6 +264,7 @@ def render(
         },
         config_yaml=yaml.safe_dump(study.raw, sort_keys=False),
         seed=study.seed,
+        block_size=f"{BLOCK_SIZE:,}",
         versions=versions(),
         commit=git_commit(),
         timing=timing(benchmarks),

@@ -1,23 +1,53 @@
 """Simulate data and fit every estimator, one range of replications at a time.
 
-The hot path is vectorised across replications: each block's stream is drawn in
-cache-sized batches of rows and immediately reduced to per-replication
-statistics, so a job never holds its full (replications x n) data array.
+The hot path is vectorised across replications: each block's stream is drawn
+into a reused cache-sized buffer and reduced at once to per-replication
+statistics (:meth:`Family.draw_statistics`), so a job never holds its
+(replications x n) data.  ``sampler="sufficient"`` skips the data altogether and
+draws the statistics from their exact law (:meth:`Family.sufficient_statistics`).
+Blocks are independent streams, so they can be drawn by several threads with
+bit-identical results.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from .families import Family
 from .families.base import FloatArray, Theta
 from .seeding import BLOCK_SIZE, block_rng, blocks_of
 
+if TYPE_CHECKING:
+    import pandas as pd
+
 BATCH_DRAWS = 1 << 16
 """Target number of draws held at once (512 KiB of float64: stays in cache)."""
+
+SAMPLERS = ("data", "sufficient")
+"""``data`` draws every observation; ``sufficient`` draws the statistics directly."""
+
+
+DRAWS_PER_THREAD = 10**7
+"""A job draws with one thread per this many draws (about 0.1-0.5 s of work)."""
+
+
+def threads_for(n: int, first: int, stop: int, sampler: str = "data") -> int:
+    """Threads worth giving a job: one per :data:`DRAWS_PER_THREAD`, at most one per block.
+
+    Snakemake caps the request at ``--cores``; more threads never change a result.
+    """
+    draws = (stop - first) * (n if sampler == "data" else 1)
+    return max(1, min(len(blocks_of(first, stop)), draws // DRAWS_PER_THREAD))
+
+
+def rows_per_batch(n: int) -> int:
+    """Replications drawn at once: about :data:`BATCH_DRAWS` draws, at most a block."""
+    return min(BLOCK_SIZE, max(1, BATCH_DRAWS // n))
 
 
 def iter_data(
@@ -25,18 +55,18 @@ def iter_data(
 ) -> Iterator[tuple[int, FloatArray]]:
     """Yield ``(replication index, data rows)`` covering replications first..stop-1.
 
+    The raw observations, for consumers that need them (the numerical check).
     Rows before ``first`` inside its block are drawn and discarded, which keeps
-    any range consistent with the block streams (chunks are block-aligned in
-    the workflow, so this only costs anything in ad-hoc calls).
+    any range consistent with the block streams.
     """
-    rows_per_batch = max(1, BATCH_DRAWS // n)
+    rows = rows_per_batch(n)
     for block in blocks_of(first, stop):
         rng = block_rng(seed, scenario, n, block)
         base = block * BLOCK_SIZE
         lo, hi = max(first, base) - base, min(stop, base + BLOCK_SIZE) - base
         row = 0
         while row < hi:
-            take = min(rows_per_batch, hi - row)
+            take = min(rows, hi - row)
             x = family.sample(rng, theta, (take, n))
             keep_from = max(lo - row, 0)
             if keep_from < take:
@@ -44,7 +74,80 @@ def iter_data(
             row += take
 
 
-def simulate_range(
+def block_statistics(
+    family: Family,
+    theta: Theta,
+    rng: np.random.Generator,
+    n: int,
+    lo: int,
+    hi: int,
+    sampler: str,
+    scratch: FloatArray | None,
+) -> dict[str, FloatArray]:
+    """Statistics of rows ``lo..hi-1`` of one block, drawn from the block's ``rng``.
+
+    The data sampler draws rows 0..hi-1 in order (a prefix of the stream, so a
+    block cut short now and extended later gives the same first rows); the
+    sufficient sampler always draws the whole block for the same reason.
+    """
+    if sampler == "sufficient":
+        whole = family.sufficient_statistics(rng, theta, n, BLOCK_SIZE)
+        return {k: v[lo:hi] for k, v in whole.items()}
+    assert scratch is not None
+    parts: dict[str, list[FloatArray]] = {}
+    row = 0
+    while row < hi:
+        take = min(len(scratch), hi - row)
+        stats = family.draw_statistics(rng, theta, scratch[:take])
+        keep_from = max(lo - row, 0)
+        if keep_from < take:
+            for key, value in stats.items():
+                parts.setdefault(key, []).append(value[keep_from:])
+        row += take
+    return {k: v[0] if len(v) == 1 else np.concatenate(v) for k, v in parts.items()}
+
+
+def range_statistics(
+    family: Family,
+    theta: Theta,
+    *,
+    seed: int,
+    scenario: str,
+    n: int,
+    first: int,
+    stop: int,
+    sampler: str = "data",
+    threads: int = 1,
+) -> dict[str, FloatArray]:
+    """Per-replication statistics for replications ``first..stop-1``.
+
+    ``threads`` workers draw whole blocks concurrently (numpy releases the GIL
+    while drawing and reducing); each owns its scratch buffer, and blocks are
+    reassembled in order, so the result does not depend on ``threads``.
+    """
+    if sampler not in SAMPLERS:
+        raise ValueError(f"sampler must be one of {SAMPLERS}, not {sampler!r}")
+    local = threading.local()
+
+    def one_block(block: int) -> dict[str, FloatArray]:
+        scratch = getattr(local, "scratch", None)
+        if scratch is None and sampler == "data":
+            scratch = local.scratch = np.empty((rows_per_batch(n), n))
+        base = block * BLOCK_SIZE
+        rng = block_rng(seed, scenario, n, block)
+        lo, hi = max(first, base) - base, min(stop, base + BLOCK_SIZE) - base
+        return block_statistics(family, theta, rng, n, lo, hi, sampler, scratch)
+
+    blocks = blocks_of(first, stop)
+    if threads > 1 and len(blocks) > 1:
+        with ThreadPoolExecutor(min(threads, len(blocks))) as pool:
+            parts = list(pool.map(one_block, blocks))
+    else:
+        parts = [one_block(b) for b in blocks]
+    return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+
+
+def simulate_columns(
     family: Family,
     theta: Theta,
     *,
@@ -54,25 +157,39 @@ def simulate_range(
     first: int,
     stop: int,
     estimators: list[str] | None = None,
-) -> pd.DataFrame:
-    """Per-replication estimates for replications ``first..stop-1``.
+    sampler: str = "data",
+    threads: int = 1,
+) -> dict[str, np.ndarray]:
+    """Per-replication estimates for replications ``first..stop-1``, as columns.
 
     Columns: ``replication``, ``<estimator>.<parameter>`` (float64, NaN where the
     estimator failed) and ``<estimator>.status`` (a :class:`Status` code).
     """
     if stop <= first:
         raise ValueError(f"empty replication range {first}..{stop}")
-    chunks: dict[str, list[FloatArray]] = {}
-    for _, x in iter_data(family, theta, seed=seed, scenario=scenario, n=n, first=first, stop=stop):
-        for key, value in family.statistics(x).items():
-            chunks.setdefault(key, []).append(value)
-    stats = {k: np.concatenate(v) for k, v in chunks.items()}
+    stats = range_statistics(
+        family,
+        theta,
+        seed=seed,
+        scenario=scenario,
+        n=n,
+        first=first,
+        stop=stop,
+        sampler=sampler,
+        threads=threads,
+    )
     fits = family.estimate(stats, n)
-    wanted = estimators or [e.name for e in family.estimators]
     columns: dict[str, np.ndarray] = {"replication": np.arange(first, stop, dtype=np.int64)}
-    for name in wanted:
+    for name in estimators or [e.name for e in family.estimators]:
         fit = fits[name]
         for p in family.estimator(name).parameters:
             columns[f"{name}.{p}"] = np.asarray(fit.values[p], dtype=np.float64)
         columns[f"{name}.status"] = fit.status.astype(np.int8)
-    return pd.DataFrame(columns)
+    return columns
+
+
+def simulate_range(family: Family, theta: Theta, **options: object) -> pd.DataFrame:
+    """:func:`simulate_columns` as a DataFrame, for analysis and tests."""
+    import pandas as pd
+
+    return pd.DataFrame(simulate_columns(family, theta, **options))  # type: ignore[arg-type]

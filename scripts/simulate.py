@@ -17,4 +17,5 @@ with logged(snakemake.log[0]):  # noqa: F821 - injected by Snakemake
         first=int(wc.first),
         stop=int(wc.stop),
         output=snakemake.output[0],  # noqa: F821
+        threads=snakemake.threads,  # noqa: F821
     )

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from mlestudy.config import MAX_SAMPLE_SIZE, ConfigError, validate
 from mlestudy.families import registry
+from mlestudy.seeding import BLOCK_SIZE
 
 scalars = st.one_of(
     st.none(),
@@ -73,7 +74,7 @@ def assert_runnable(study) -> None:
             isinstance(n, int) and 1 <= n <= MAX_SAMPLE_SIZE for n in sc.sample_sizes
         )
         assert isinstance(sc.replications, int) and sc.replications >= 2
-        assert sc.chunk_size % 1000 == 0 and 0 < sc.ci_level < 1 and math.isfinite(sc.ci_level)
+        assert sc.chunk_size % BLOCK_SIZE == 0 and 0 < sc.ci_level < 1 and math.isfinite(sc.ci_level)
         assert set(sc.estimators) <= {e.name for e in fam.estimators}
         assert sc.chunks()[0][0] == 0 and sc.chunks()[-1][1] == sc.replications
 

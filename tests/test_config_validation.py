@@ -27,7 +27,7 @@ def _valid() -> dict[str, Any]:
                 "params": {"mu": 5, "sigma2": 4.0},
                 "sample_sizes": [2],
                 "replications": 1000,
-                "chunk_size": 2000,
+                "chunk_size": 20000,
                 "ci_level": 0.9,
                 "estimators": ["unbiased"],
             },
@@ -56,15 +56,15 @@ def test_valid_config_builds_study_with_defaults():
 def test_valid_config_scenario_overrides():
     """Scenario-level chunk size, level and estimators override the defaults."""
     cfg = _valid()
-    cfg["chunk_size"] = 5000
+    cfg["chunk_size"] = 50000
     cfg["ci_level"] = 0.8
     study = validate(cfg)
     bell = study.scenario("bell")
-    assert (bell.chunk_size, bell.ci_level, bell.estimators) == (2000, 0.9, ("unbiased",))
+    assert (bell.chunk_size, bell.ci_level, bell.estimators) == (20000, 0.9, ("unbiased",))
     assert bell.params == {"mu": 5.0, "sigma2": 4.0}
     assert isinstance(bell.params["mu"], float)
     coin = study.scenario("coin")
-    assert (coin.chunk_size, coin.ci_level) == (5000, 0.8)
+    assert (coin.chunk_size, coin.ci_level) == (50000, 0.8)
 
 
 def test_all_estimators_default_for_normal():
@@ -148,10 +148,10 @@ BAD = [
     ("seed-negative", _set(("seed",), -3), ["top level", "'seed'", "-3"]),
     (
         "chunk-size-1500",
-        _set(("chunk_size",), 1500),
-        ["top level", "'chunk_size'", "1500", "multiple of 1000"],
+        _set(("chunk_size",), 15000),
+        ["top level", "'chunk_size'", "15000", "multiple of 10000"],
     ),
-    ("scenario-chunk-size-500", _set((*BELL, "chunk_size"), 500), ["'bell'", "'chunk_size'", "500"]),
+    ("scenario-chunk-size-500", _set((*BELL, "chunk_size"), 5000), ["'bell'", "'chunk_size'", "5000"]),
     ("ci-level-one", _set(("ci_level",), 1), ["top level", "'ci_level'", "= 1 "]),
     ("scenarios-empty", _set(("scenarios",), []), ["top level", "'scenarios'", "[]"]),
     ("params-string", _set((*COIN, "params", "p"), "0.5"), ["'coin'", "params.p", "'0.5'"]),
@@ -214,7 +214,7 @@ def test_empty_or_non_mapping_config(config):
 @pytest.mark.parametrize(
     ("config", "second"),
     [
-        ({"chunk_size": 1000}, "'scenarios'"),
+        ({"chunk_size": 10000}, "'scenarios'"),
         ({"seed": 1, "scenarios": [{"name": "a", "sample_sizes": [2], "replications": 10}]}, "'params'"),
     ],
     ids=["top-level", "scenario"],

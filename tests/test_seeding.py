@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import itertools
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 
 from mlestudy.families import get_family
 from mlestudy.seeding import BLOCK_SIZE, block_rng, block_seed, blocks_of, scenario_key
@@ -19,6 +21,7 @@ THETA = {
     "poisson": {"rate": 3.0},
 }
 FAMILIES = sorted(THETA)
+ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.mark.parametrize("name", FAMILIES)
@@ -39,36 +42,74 @@ def test_sample_prefix_property(name, n):
     assert split_rng.bit_generator.state == whole_rng.bit_generator.state
 
 
+@pytest.mark.parametrize("name", [*FAMILIES, "gamma"])
+@pytest.mark.parametrize("n", [1, 2, 9, 300])
+def test_draw_statistics_is_statistics_of_sample(name, n):
+    """The in-place hot path draws the same data as sample() and reduces it alike.
+
+    Same stream consumed (the generators end in the same state) and the same
+    statistics up to rounding (the hot path reduces standardised draws).
+    """
+    fam = get_family(name)
+    theta = THETA.get(name, {"shape": 2.5, "rate": 1.5})
+    a, b = np.random.default_rng(5), np.random.default_rng(5)
+    expected = fam.statistics(fam.sample(a, theta, (64, n)))
+    got = fam.draw_statistics(b, theta, np.empty((64, n)))
+    assert a.bit_generator.state == b.bit_generator.state
+    assert set(got) == set(expected)
+    for key in expected:
+        np.testing.assert_allclose(got[key], expected[key], rtol=1e-12, atol=1e-12 * n)
+
+
 def _sim(name: str, n: int, first: int, stop: int, **kw) -> pd.DataFrame:
     opts = {"seed": 99, "scenario": f"split-{name}", **kw}
     return simulate_range(get_family(name), THETA[name], n=n, first=first, stop=stop, **opts)
 
 
+B = BLOCK_SIZE
 SPLITS = {
-    "aligned": [0, 1000, 3000],
-    "unaligned": [0, 500, 3000],
-    "three-ragged": [0, 1234, 2999, 3000],
+    "aligned": [0, B, 3 * B],
+    "unaligned": [0, B // 2, 3 * B],
+    "three-ragged": [0, B + 234, 3 * B - 1, 3 * B],
 }
+SAMPLERS_OF = {name: ["data", "sufficient"] if get_family(name).has_sufficient_sampler else ["data"]
+               for name in FAMILIES}  # fmt: skip
 
 
-@pytest.mark.parametrize("name", FAMILIES)
+@pytest.mark.parametrize(("name", "sampler"), [(f, s) for f in FAMILIES for s in SAMPLERS_OF[f]])
 @pytest.mark.parametrize("n", [3, 100])  # n = 100: batches of 655 rows cut across blocks
 @pytest.mark.parametrize("split", list(SPLITS))
-def test_simulate_range_split_is_bit_identical(name, n, split):
-    """Any partition of [0, 3000) into ranges reproduces the single run bit for bit."""
-    whole = _sim(name, n, 0, 3000)
+def test_simulate_range_split_is_bit_identical(name, sampler, n, split):
+    """Any partition of [0, 3 blocks) into ranges reproduces the single run bit for bit."""
+    whole = _sim(name, n, 0, 3 * B, sampler=sampler)
     cuts = SPLITS[split]
-    parts = [_sim(name, n, a, b) for a, b in itertools.pairwise(cuts)]
+    parts = [_sim(name, n, a, b, sampler=sampler) for a, b in itertools.pairwise(cuts)]
     joined = pd.concat(parts, ignore_index=True)
     pd.testing.assert_frame_equal(joined, whole, check_exact=True)
-    np.testing.assert_array_equal(whole["replication"].to_numpy(), np.arange(3000))
+    np.testing.assert_array_equal(whole["replication"].to_numpy(), np.arange(3 * B))
 
 
-def test_more_replications_only_append():
-    """Raising R keeps the first R estimates (the stream of block b never depends on R)."""
-    short = _sim("exponential", 5, 0, 1500)
-    long = _sim("exponential", 5, 0, 4000)
-    pd.testing.assert_frame_equal(long.iloc[:1500], short, check_exact=True)
+@pytest.mark.parametrize(("name", "sampler"), [("exponential", "data"), ("normal", "sufficient")])
+def test_more_replications_only_append(name, sampler):
+    """Raising R keeps the first R estimates, even from a partial block."""
+    short = _sim(name, 5, 0, B + B // 2, sampler=sampler)
+    long = _sim(name, 5, 0, 4 * B, sampler=sampler)
+    pd.testing.assert_frame_equal(long.iloc[: len(short)], short, check_exact=True)
+
+
+@pytest.mark.parametrize("threads", [2, 3])
+def test_threads_do_not_change_results(threads):
+    """Blocks drawn concurrently are reassembled in order: same bits as one thread."""
+    one = _sim("normal", 7, B // 3, 4 * B + 17)
+    many = _sim("normal", 7, B // 3, 4 * B + 17, threads=threads)
+    pd.testing.assert_frame_equal(many, one, check_exact=True)
+
+
+def test_schema_chunk_size_is_a_whole_number_of_blocks():
+    """The schema's chunk granularity is the seeding block (two copies of one number)."""
+    schema = yaml.safe_load((ROOT / "workflow/schemas/config.schema.yaml").read_text())
+    for where in (schema["properties"], schema["$defs"]["scenario"]["properties"]):
+        assert where["chunk_size"]["multipleOf"] == BLOCK_SIZE
 
 
 def test_iter_data_covers_range_contiguously():
@@ -125,11 +166,11 @@ def test_scenario_key_is_stable():
 
 def test_blocks_of():
     """Blocks touched by a replication range, including empty and ragged ranges."""
-    assert BLOCK_SIZE == 1000
+    assert BLOCK_SIZE == 10_000
     assert list(blocks_of(0, 0)) == []
     assert list(blocks_of(5, 5)) == []
-    assert list(blocks_of(0, 1000)) == [0]
-    assert list(blocks_of(0, 1001)) == [0, 1]
-    assert list(blocks_of(999, 1000)) == [0]
-    assert list(blocks_of(1000, 3000)) == [1, 2]
-    assert list(blocks_of(1500, 2500)) == [1, 2]
+    assert list(blocks_of(0, B)) == [0]
+    assert list(blocks_of(0, B + 1)) == [0, 1]
+    assert list(blocks_of(B - 1, B)) == [0]
+    assert list(blocks_of(B, 3 * B)) == [1, 2]
+    assert list(blocks_of(B + B // 2, 2 * B + B // 2)) == [1, 2]

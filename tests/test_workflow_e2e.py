@@ -22,7 +22,7 @@ SNAKEMAKE = Path(sys.executable).with_name("snakemake")
 
 TINY = {
     "seed": 11,
-    "chunk_size": 2000,
+    "chunk_size": 10000,
     "check_replications": 3,
     "scenarios": [
         {
@@ -30,14 +30,15 @@ TINY = {
             "family": "bernoulli",
             "params": {"p": 0.7},
             "sample_sizes": [2, 50],
-            "replications": 3000,
+            "sampler": "sufficient",
+            "replications": 20000,
         },
         {
             "name": "waits",
             "family": "exponential",
             "params": {"rate": 0.5},
             "sample_sizes": [2, 5, 40],
-            "replications": 3000,
+            "replications": 20000,
         },
     ],
 }
@@ -70,7 +71,7 @@ def test_summary_has_every_row_and_column(study: Path) -> None:
     assert list(summary.columns) == SUMMARY_COLUMNS
     # coin: mle p at 2 sizes; waits: mle and unbiased rate at 3 sizes.
     assert len(summary) == 2 + 2 * 3
-    assert (summary["replications"] == 3000).all()
+    assert (summary["replications"] == 20000).all()
     finite = summary.dropna(subset=["z_mean"])
     assert (finite["z_mean"].abs() < 4.5).all(), finite[["scenario", "estimator", "n", "z_mean"]]
     # The variance of 1/x-bar does not exist at n = 2: NaN, never a number.

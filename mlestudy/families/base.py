@@ -217,6 +217,35 @@ class Family(ABC):
     def estimate(self, stats: Mapping[str, FloatArray], n: int) -> dict[str, Estimate]:
         """All estimators of the family, from :meth:`statistics` output."""
 
+    def draw_statistics(
+        self, rng: np.random.Generator, theta: Theta, scratch: FloatArray
+    ) -> dict[str, FloatArray]:
+        """Statistics of ``len(scratch)`` fresh samples of size ``scratch.shape[1]``.
+
+        The simulation hot path.  ``scratch`` is a reusable cache-sized buffer
+        that may be overwritten.  Must consume ``rng`` exactly as
+        :meth:`sample` does and agree with ``statistics(sample(...))`` up to
+        rounding; families override it to draw in place and reduce in one pass.
+        """
+        scratch[...] = self.sample(rng, theta, scratch.shape)
+        return self.statistics(scratch)
+
+    def sufficient_statistics(
+        self, rng: np.random.Generator, theta: Theta, n: int, reps: int
+    ) -> dict[str, FloatArray]:
+        """Draw :meth:`statistics` of ``reps`` samples of size ``n`` from their exact law.
+
+        The ``sampler: sufficient`` shortcut: exact, not an approximation, and
+        O(reps) instead of O(reps * n).  Only families whose statistics have a
+        known joint distribution implement it (see :attr:`has_sufficient_sampler`).
+        """
+        raise NotImplementedError(f"family {self.name!r} has no sufficient-statistic sampler")
+
+    @property
+    def has_sufficient_sampler(self) -> bool:
+        """Whether :meth:`sufficient_statistics` is implemented."""
+        return type(self).sufficient_statistics is not Family.sufficient_statistics
+
     def fit(self, x: FloatArray) -> dict[str, Estimate]:
         """Estimate from raw data: ``estimate(statistics(x), n)``."""
         return self.estimate(self.statistics(x), x.shape[-1])

@@ -27,6 +27,19 @@ class Bernoulli(Family):
     def statistics(self, x: FloatArray) -> dict[str, FloatArray]:
         return {"successes": x.sum(axis=-1)}
 
+    def draw_statistics(
+        self, rng: np.random.Generator, theta: Theta, scratch: FloatArray
+    ) -> dict[str, FloatArray]:
+        # Same uniforms as sample(); count successes without a float copy.
+        rng.random(out=scratch)
+        return {"successes": np.count_nonzero(scratch < theta["p"], axis=1).astype(np.float64)}
+
+    def sufficient_statistics(
+        self, rng: np.random.Generator, theta: Theta, n: int, reps: int
+    ) -> dict[str, FloatArray]:
+        # The number of successes in n trials is Binomial(n, p).
+        return {"successes": rng.binomial(n, theta["p"], reps).astype(np.float64)}
+
     def estimate(self, stats: Mapping[str, FloatArray], n: int) -> dict[str, Estimate]:
         p = stats["successes"] / n
         status = np.where((p == 0) | (p == 1), Status.BOUNDARY, Status.OK).astype(np.int8)

@@ -34,6 +34,19 @@ class Exponential(Family):
     def statistics(self, x: FloatArray) -> dict[str, FloatArray]:
         return {"total": x.sum(axis=-1)}
 
+    def draw_statistics(
+        self, rng: np.random.Generator, theta: Theta, scratch: FloatArray
+    ) -> dict[str, FloatArray]:
+        # exponential(scale) is scale * standard_exponential: draw in place, scale the sum.
+        rng.standard_exponential(out=scratch)
+        return {"total": scratch.sum(axis=1) / theta["rate"]}
+
+    def sufficient_statistics(
+        self, rng: np.random.Generator, theta: Theta, n: int, reps: int
+    ) -> dict[str, FloatArray]:
+        # A sum of n exponentials with rate lambda is Gamma(n, scale 1/lambda).
+        return {"total": rng.standard_gamma(n, reps) / theta["rate"]}
+
     def estimate(self, stats: Mapping[str, FloatArray], n: int) -> dict[str, Estimate]:
         total = stats["total"]
         with np.errstate(divide="ignore"):

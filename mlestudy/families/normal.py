@@ -48,6 +48,28 @@ class Normal(Family):
             ss.reshape(-1)[suspect[(rows == rows[:, :1]).all(axis=-1)]] = 0.0
         return {"mean": mean, "ss": ss}
 
+    def draw_statistics(
+        self, rng: np.random.Generator, theta: Theta, scratch: FloatArray
+    ) -> dict[str, FloatArray]:
+        # Reduce standard draws z in place, then map (z-bar, ss_z) to x = mu + sd z:
+        # three passes over a buffer that stays in cache.  For n >= 2 a constant
+        # sample has probability 0; at n = 1, z - z-bar is exactly 0, so ss = 0.
+        n = scratch.shape[1]
+        rng.standard_normal(out=scratch)
+        zbar = scratch.sum(axis=1) / n
+        scratch -= zbar[:, None]
+        np.square(scratch, out=scratch)
+        ss = scratch.sum(axis=1)
+        return {"mean": theta["mu"] + math.sqrt(theta["sigma2"]) * zbar, "ss": theta["sigma2"] * ss}
+
+    def sufficient_statistics(
+        self, rng: np.random.Generator, theta: Theta, n: int, reps: int
+    ) -> dict[str, FloatArray]:
+        # x-bar ~ N(mu, sigma2/n) independent of ss/sigma2 ~ chi-square(n-1) (Cochran).
+        mean = rng.normal(theta["mu"], math.sqrt(theta["sigma2"] / n), reps)
+        ss = theta["sigma2"] * rng.chisquare(n - 1, reps) if n > 1 else np.zeros(reps)
+        return {"mean": mean, "ss": ss}
+
     def estimate(self, stats: Mapping[str, FloatArray], n: int) -> dict[str, Estimate]:
         mean, ss = stats["mean"], stats["ss"]
         # sigma2-hat = 0 (n = 1, or a constant sample): the likelihood is unbounded.

@@ -28,6 +28,19 @@ class Poisson(Family):
     def statistics(self, x: FloatArray) -> dict[str, FloatArray]:
         return {"total": x.sum(axis=-1)}
 
+    def draw_statistics(
+        self, rng: np.random.Generator, theta: Theta, scratch: FloatArray
+    ) -> dict[str, FloatArray]:
+        # Integer counts summed exactly in int64 (numpy's poisson has no out=).
+        counts = rng.poisson(theta["rate"], scratch.shape)
+        return {"total": counts.sum(axis=1).astype(np.float64)}
+
+    def sufficient_statistics(
+        self, rng: np.random.Generator, theta: Theta, n: int, reps: int
+    ) -> dict[str, FloatArray]:
+        # A sum of n independent Poisson(lambda) counts is Poisson(n lambda).
+        return {"total": rng.poisson(n * theta["rate"], reps).astype(np.float64)}
+
     def estimate(self, stats: Mapping[str, FloatArray], n: int) -> dict[str, Estimate]:
         rate = stats["total"] / n
         # An all-zero sample puts the MLE on the boundary rate = 0.

@@ -6,6 +6,7 @@ from mlestudy.config import ConfigError, validate
 from mlestudy import code_version
 from mlestudy.outputs import FIGURES
 from mlestudy.jobs import scenario_params
+from mlestudy.simulate import threads_for
 
 try:
     STUDY = validate(config)
@@ -41,6 +42,14 @@ FIGURE = "results/figures/{scenario}/{name}.png"
 SIMULATE_BENCHMARK = (
     "results/benchmarks/simulate/{scenario}/n{n}/reps{first}-{stop}.tsv"
 )
+
+
+def simulate_threads(wildcards):
+    """Big chunks draw their blocks on several threads (results do not change)."""
+    sampler = STUDY.scenario(wildcards.scenario).sampler
+    return threads_for(
+        int(wildcards.n), int(wildcards.first), int(wildcards.stop), sampler
+    )
 
 
 def figure_files(scenario):

@@ -8,6 +8,7 @@ rule simulate:
         SIMULATE_BENCHMARK
     conda:
         "../envs/mlestudy.yaml"
+    threads: simulate_threads
     params:
         # Only data-generating settings, so that adding replications or sample
         # sizes, or editing another scenario, re-runs nothing that exists.
