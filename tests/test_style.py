@@ -16,7 +16,7 @@ BIN = Path(sys.executable).parent
     "command",
     [
         ["ruff", "check", "."],
-        ["ruff", "format", "--check", "mlestudy", "scripts", "tests"],
+        ["ruff", "format", "--check", "mlestudy", "scripts", "tests", "benchmarks"],
         ["snakefmt", "--check", "Snakefile", "workflow"],
         ["snakemake", "--lint"],
     ],

@@ -41,6 +41,15 @@ FloatArray = NDArray[np.float64]
 Theta = Mapping[str, float]
 
 
+def row_sums(x: FloatArray) -> FloatArray:
+    """Sum of each row in float64, fast for short rows too.
+
+    ``x.sum(axis=1)`` pays a per-row overhead that dominates at n = 10;
+    einsum's row reduction does not.  Deterministic (no BLAS threads).
+    """
+    return np.einsum("ij->i", x)
+
+
 class Status(IntEnum):
     """Per-replication outcome of an estimator.
 

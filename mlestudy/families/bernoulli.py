@@ -6,7 +6,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from .base import Estimate, EstimatorInfo, Family, FloatArray, Parameter, Status, Theta
+from .base import Estimate, EstimatorInfo, Family, FloatArray, Parameter, Status, Theta, row_sums
 
 
 class Bernoulli(Family):
@@ -30,9 +30,10 @@ class Bernoulli(Family):
     def draw_statistics(
         self, rng: np.random.Generator, theta: Theta, scratch: FloatArray
     ) -> dict[str, FloatArray]:
-        # Same uniforms as sample(); count successes without a float copy.
+        # Same uniforms as sample(); the 0/1 indicators overwrite them in place.
         rng.random(out=scratch)
-        return {"successes": np.count_nonzero(scratch < theta["p"], axis=1).astype(np.float64)}
+        np.less(scratch, theta["p"], out=scratch, casting="unsafe")
+        return {"successes": row_sums(scratch)}
 
     def sufficient_statistics(
         self, rng: np.random.Generator, theta: Theta, n: int, reps: int

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from .base import Estimate, EstimatorInfo, Family, FloatArray, Parameter, Theta
+from .base import Estimate, EstimatorInfo, Family, FloatArray, Parameter, Theta, row_sums
 
 
 class Exponential(Family):
@@ -39,7 +39,7 @@ class Exponential(Family):
     ) -> dict[str, FloatArray]:
         # exponential(scale) is scale * standard_exponential: draw in place, scale the sum.
         rng.standard_exponential(out=scratch)
-        return {"total": scratch.sum(axis=1) / theta["rate"]}
+        return {"total": row_sums(scratch) / theta["rate"]}
 
     def sufficient_statistics(
         self, rng: np.random.Generator, theta: Theta, n: int, reps: int

@@ -1,0 +1,100 @@
+"""The default study end to end: wall time, job count, and where the time goes.
+
+Runs ``snakemake --cores C`` on a fresh copy of the workflow and the default
+``config.yaml`` (no results yet), then does the same work again in this one warm
+process by calling the very job functions the rules call, in DAG order.  The
+difference between C x wall time and that compute time is what Snakemake
+scheduling, process start-up, imports and idle cores cost:
+
+    overhead share = 1 - compute / (C * wall)
+
+Run it through ``benchmarks/run.py``, which writes ``benchmarks/results.md``.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SNAKEMAKE = Path(sys.executable).with_name("snakemake")
+WORKFLOW_PARTS = ("Snakefile", "config.yaml", "workflow", "scripts", "report")
+
+
+def fresh_copy(into: Path) -> Path:
+    """The workflow and default config, without results."""
+    for part in WORKFLOW_PARTS:
+        src = ROOT / part
+        (shutil.copytree if src.is_dir() else shutil.copy)(src, into / part)
+    (into / "report" / "report.html").unlink(missing_ok=True)
+    return into
+
+
+def snakemake_run(workdir: Path, cores: int) -> tuple[float, int]:
+    """Wall seconds and number of jobs of one complete run."""
+    start = time.perf_counter()
+    result = subprocess.run(
+        [str(SNAKEMAKE), "--cores", str(cores)], cwd=workdir, capture_output=True, text=True, check=True
+    )
+    wall = time.perf_counter() - start
+    done = re.findall(r"(\d+) of (\d+) steps \(100%\) done", result.stderr)
+    return wall, int(done[-1][1])
+
+
+def in_process_compute(workdir: Path) -> float:
+    """Seconds to do every job's work in one warm process, one core, DAG order."""
+    import mlestudy.figures  # noqa: F401 - warm imports: measure the work, not the imports
+    import mlestudy.numerical  # noqa: F401
+    import mlestudy.report  # noqa: F401
+    from mlestudy import jobs
+    from mlestudy.config import load
+    from mlestudy.outputs import FIGURES
+
+    study = load(workdir / "config.yaml")
+    out = workdir / "in-process"
+    start = time.perf_counter()
+    tables, checks, figures = [], [], {}
+    for sc in study.scenarios:
+        files = {
+            n: [out / f"{sc.name}-n{n}-{first}.parquet" for first, _ in sc.chunks()] for n in sc.sample_sizes
+        }
+        for n in sc.sample_sizes:
+            for path, (first, stop) in zip(files[n], sc.chunks(), strict=True):
+                jobs.simulate_job(sc.name, sc.simulation_params(), n, first, stop, path)
+        checks.append(out / "checks" / f"{sc.name}.csv")
+        jobs.check_job(sc.name, sc.check_params(study.check_replications), checks[-1])
+        tables.append(out / f"{sc.name}.csv")
+        jobs.aggregate_job(sc, [f for n in sc.sample_sizes for f in files[n]], tables[-1])
+        figures[sc.name] = {name: str(out / f"{sc.name}-{name}.png") for name in FIGURES}
+        extremes = sorted({min(sc.sample_sizes), max(sc.sample_sizes)})
+        jobs.figures_job(sc, tables[-1], [f for n in extremes for f in files[n]], figures[sc.name])
+    jobs.concat_job(tables, out / "summary.csv")
+    jobs.report_job(
+        study.raw, out / "summary.csv", checks, figures, [], ROOT / "report/template.html.j2", out / "r.html"
+    )
+    return time.perf_counter() - start
+
+
+def measure(cores: int = 2, runs: int = 3) -> dict:
+    """Median wall time of ``runs`` fresh runs, and the compute they contain."""
+    walls, jobs_count = [], 0
+    for _ in range(runs):
+        with tempfile.TemporaryDirectory() as tmp:
+            wall, jobs_count = snakemake_run(fresh_copy(Path(tmp)), cores)
+            walls.append(wall)
+    with tempfile.TemporaryDirectory() as tmp:
+        compute = in_process_compute(fresh_copy(Path(tmp)))
+    wall = sorted(walls)[len(walls) // 2]
+    return {
+        "cores": cores,
+        "jobs": jobs_count,
+        "walls": walls,
+        "wall": wall,
+        "compute": compute,
+        "overhead_share": 1 - compute / (cores * wall),
+    }
