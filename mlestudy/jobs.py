@@ -9,6 +9,7 @@ or matplotlib it does not need would cost more than a simulation chunk.
 from __future__ import annotations
 
 import logging
+import os
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -89,8 +90,8 @@ def simulate_job(
     seed = int(simulation["seed"])
     sampler = simulation["sampler"]
     log.info(
-        "scenario %s, n=%d, replications %d..%d, sampler %s, %d thread(s)",
-        scenario, n, first, stop - 1, sampler, threads,
+        "scenario %s, n=%d, replications %d..%d, sampler %s, %d thread(s), OPENBLAS_NUM_THREADS=%s",
+        scenario, n, first, stop - 1, sampler, threads, os.environ.get("OPENBLAS_NUM_THREADS"),
     )  # fmt: skip
     for b in blocks_of(first, stop):
         seq = block_seed(seed, scenario, n, b)

@@ -5,6 +5,7 @@ Runs in a temporary copy of the workflow so the checkout is never touched.
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
@@ -91,6 +92,17 @@ def test_figures_and_self_contained_report(study: Path) -> None:
     assert "Provenance" in html and str(TINY["seed"]) in html
     checks = pd.read_csv(study / "results" / "checks" / "waits.csv")
     assert checks["abs_diff"].max() < 1e-5
+
+
+@pytest.mark.slow
+def test_simulate_jobs_get_threads_and_matching_blas_settings(study: Path) -> None:
+    """Snakemake passes each job its thread count and sets BLAS threads to match."""
+    logs = sorted((study / "results" / "logs" / "simulate").rglob("*.log"))
+    assert logs
+    for log in logs:
+        text = log.read_text()
+        threads = int(re.search(r"(\d+) thread\(s\)", text).group(1))
+        assert f"OPENBLAS_NUM_THREADS={threads}" in text, text
 
 
 @pytest.mark.slow
