@@ -15,7 +15,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 SNAKEMAKE = Path(sys.executable).with_name("snakemake")
-WORKFLOW_PARTS = ("Snakefile", "workflow", "scripts", "report")
+WORKFLOW_PARTS = ("Snakefile", "workflow", "scripts", "report", "profiles")
 """What a user's checkout needs to run the workflow (the package is installed)."""
 
 
