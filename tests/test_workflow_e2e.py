@@ -9,9 +9,11 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import yaml
 from workflow_helpers import copy_workflow, run, snakemake, write_config
 
 from mlestudy.aggregate import SUMMARY_COLUMNS
+from mlestudy.manifest import config_sha256
 from mlestudy.outputs import FIGURES
 
 TINY = {
@@ -69,6 +71,8 @@ def test_figures_and_self_contained_report(study: Path) -> None:
     assert html.count('src="data:image/png;base64,') == 2 * len(FIGURES)
     assert 'src="http' not in html and 'href="http' not in html  # opens offline
     assert "Provenance" in html and str(TINY["seed"]) in html
+    config = yaml.safe_load((study / "config.yaml").read_text())
+    assert config_sha256(config) in html and "results/manifest.json" in html
     checks = pd.read_csv(study / "results" / "checks" / "waits.csv")
     assert checks["abs_diff"].max() < 1e-5
 
@@ -82,7 +86,9 @@ def test_editing_one_scenario_recomputes_only_it(study: Path) -> None:
     write_config(study, config)
     dry = run(study, "--dry-run")
     planned = dry.stdout + dry.stderr
-    assert "waits" in planned and "results/estimates/coin" not in planned
+    # No coin job is planned (the manifest job lists coin's files as inputs only).
+    assert "output: results/estimates/waits" in planned and "output: results/estimates/coin" not in planned
+    assert "wildcards: scenario=coin" not in planned
     run(study)
     assert {p: p.stat().st_mtime_ns for p in coin} == before
     summary = pd.read_csv(study / "results" / "summary.csv")
