@@ -5,7 +5,8 @@ Table of contents of the study:
   2. check      - confirm each closed-form MLE against a numerical optimum
   3. aggregate  - bias, variance, MSE, efficiency, coverage with MCSEs
   4. figures    - theory next to simulation, per scenario
-  5. report     - one self-contained HTML file
+  5. manifest   - provenance: config hash, each chunk file's seeds and sha256
+  6. report     - one self-contained HTML file
 """
 
 
@@ -20,6 +21,7 @@ include: "workflow/rules/simulate.smk"
 include: "workflow/rules/check.smk"
 include: "workflow/rules/aggregate.smk"
 include: "workflow/rules/figures.smk"
+include: "workflow/rules/manifest.smk"
 include: "workflow/rules/report.smk"
 
 
@@ -27,4 +29,5 @@ rule all:
     default_target: True
     input:
         "results/summary.csv",
+        "results/manifest.json",
         "report/report.html",

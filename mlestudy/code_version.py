@@ -17,6 +17,7 @@ SIMULATION = ("families/base.py", "simulate.py", "seeding.py", "estimates_io.py"
 SUMMARY = (*SIMULATION, "performance.py", "aggregate.py", "config.py")
 CHECK = (*SIMULATION, "numerical.py")
 FIGURES = (*SUMMARY, "figures.py", "outputs.py")
+MANIFEST = ("manifest.py", "seeding.py", "estimates_io.py")
 
 
 @cache

@@ -201,11 +201,13 @@ def report_job(
     benchmarks: Sequence[str | Path],
     template: str | Path,
     output: str | Path,
+    manifest: str | Path | None = None,
 ) -> None:
     """Render the HTML report from the study's tables and figures.
 
     ``figures`` maps scenario -> figure name -> file; ``benchmarks`` lists the
-    simulate jobs' Snakemake benchmark files, of which those present are timed.
+    simulate jobs' Snakemake benchmark files, of which those present are timed;
+    ``manifest`` is the study's provenance manifest, summarised in the report.
     """
     import pandas as pd
 
@@ -215,4 +217,25 @@ def report_job(
     study = validate(dict(config))
     check_tables = {Path(p).stem: pd.read_csv(p) for p in checks}
     timings = [b for b in benchmarks if Path(b).exists()]
-    render(study, pd.read_csv(summary), check_tables, figures, timings, output, template)
+    provenance = None
+    if manifest is not None:
+        from .manifest import load_manifest, summarise
+
+        provenance = dict(summarise(load_manifest(manifest)), path=str(manifest))
+    render(study, pd.read_csv(summary), check_tables, figures, timings, output, template, provenance)
+
+
+def manifest_job(
+    config: Mapping, chunks: Sequence[str | Path], benchmarks: Mapping[str, str], output: str | Path
+) -> None:
+    """Write the study's provenance manifest (see :mod:`mlestudy.manifest`).
+
+    ``benchmarks`` maps each chunk file to its simulate job's benchmark file,
+    read for the job's run time where it exists.
+    """
+    from .config import validate
+    from .manifest import build_manifest, write_manifest
+
+    manifest = build_manifest(validate(dict(config)), chunks, benchmarks)
+    log.info("config sha256 %s, %d chunk files", manifest["config_sha256"], len(manifest["chunks"]))
+    write_manifest(manifest, output)

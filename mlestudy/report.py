@@ -24,6 +24,7 @@ import yaml
 
 from .atomic import write_text_atomic
 from .config import Scenario, Study
+from .manifest import config_sha256
 from .outputs import CAPTIONS, FIGURES
 from .seeding import BLOCK_SIZE
 
@@ -228,8 +229,13 @@ def render(
     benchmarks: Sequence[str | Path],
     output: str | Path,
     template: str | Path = TEMPLATE,
+    manifest: Mapping | None = None,
 ) -> None:
-    """Write the report to ``output``."""
+    """Write the report to ``output``.
+
+    ``manifest`` is :func:`mlestudy.manifest.summarise` of the study's manifest
+    plus its ``path``; without it the report gives the config hash alone.
+    """
     sections = []
     for sc in study.scenarios:
         part = summary[summary["scenario"] == sc.name]
@@ -269,6 +275,8 @@ def render(
         commit=git_commit(),
         timing=timing(benchmarks),
         generated=dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC"),
+        config_sha256=config_sha256(study.raw),
+        manifest=manifest,
         fmt=fmt,
         threshold=Z_DISAGREE,
     )

@@ -16,5 +16,6 @@ with logged(snakemake.log[0]):  # noqa: F821 - injected by Snakemake
         figures=snakemake.params.figures,  # noqa: F821
         benchmarks=snakemake.params.benchmarks,  # noqa: F821
         template=snakemake.input.template,  # noqa: F821
+        manifest=snakemake.input.manifest,  # noqa: F821
         output=snakemake.output[0],  # noqa: F821
     )

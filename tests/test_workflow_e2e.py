@@ -6,20 +6,16 @@ Runs in a temporary copy of the workflow so the checkout is never touched.
 from __future__ import annotations
 
 import re
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
 import yaml
+from workflow_helpers import copy_workflow, run, snakemake, write_config
 
 from mlestudy.aggregate import SUMMARY_COLUMNS
+from mlestudy.manifest import config_sha256
 from mlestudy.outputs import FIGURES
-
-ROOT = Path(__file__).resolve().parents[1]
-SNAKEMAKE = Path(sys.executable).with_name("snakemake")
 
 TINY = {
     "seed": 11,
@@ -45,23 +41,10 @@ TINY = {
 }
 
 
-def run(workdir: Path, *args: str) -> subprocess.CompletedProcess:
-    result = subprocess.run(
-        [str(SNAKEMAKE), "--cores", "2", *args], cwd=workdir, capture_output=True, text=True, timeout=600
-    )
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    return result
-
-
 @pytest.fixture(scope="module")
 def study(tmp_path_factory) -> Path:
     """A finished tiny study in a temporary copy of the workflow."""
-    work = tmp_path_factory.mktemp("study")
-    for part in ("Snakefile", "workflow", "scripts", "report"):
-        src = ROOT / part
-        (shutil.copytree if src.is_dir() else shutil.copy)(src, work / part)
-    (work / "report" / "report.html").unlink(missing_ok=True)
-    (work / "config.yaml").write_text(yaml.safe_dump(TINY))
+    work = copy_workflow(tmp_path_factory.mktemp("study"), TINY)
     run(work)
     return work
 
@@ -90,6 +73,8 @@ def test_figures_and_self_contained_report(study: Path) -> None:
     assert html.count('src="data:image/png;base64,') == 2 * len(FIGURES)
     assert 'src="http' not in html and 'href="http' not in html  # opens offline
     assert "Provenance" in html and str(TINY["seed"]) in html
+    config = yaml.safe_load((study / "config.yaml").read_text())
+    assert config_sha256(config) in html and "results/manifest.json" in html
     checks = pd.read_csv(study / "results" / "checks" / "waits.csv")
     assert checks["abs_diff"].max() < 1e-5
 
@@ -111,10 +96,12 @@ def test_editing_one_scenario_recomputes_only_it(study: Path) -> None:
     coin = sorted((study / "results" / "estimates" / "coin").rglob("*.parquet"))
     before = {p: p.stat().st_mtime_ns for p in coin}
     config = dict(TINY, scenarios=[TINY["scenarios"][0], {**TINY["scenarios"][1], "params": {"rate": 2.0}}])
-    (study / "config.yaml").write_text(yaml.safe_dump(config))
+    write_config(study, config)
     dry = run(study, "--dry-run")
     planned = dry.stdout + dry.stderr
-    assert "waits" in planned and "results/estimates/coin" not in planned
+    # No coin job is planned (the manifest job lists coin's files as inputs only).
+    assert "output: results/estimates/waits" in planned and "output: results/estimates/coin" not in planned
+    assert "wildcards: scenario=coin" not in planned
     run(study)
     assert {p: p.stat().st_mtime_ns for p in coin} == before
     summary = pd.read_csv(study / "results" / "summary.csv")
@@ -123,12 +110,9 @@ def test_editing_one_scenario_recomputes_only_it(study: Path) -> None:
 
 @pytest.mark.slow
 def test_bad_config_fails_before_any_job(tmp_path: Path) -> None:
-    for part in ("Snakefile", "workflow", "scripts", "report"):
-        src = ROOT / part
-        (shutil.copytree if src.is_dir() else shutil.copy)(src, tmp_path / part)
     bad = dict(TINY, scenarios=[{**TINY["scenarios"][0], "params": {"p": 1.0}}])
-    (tmp_path / "config.yaml").write_text(yaml.safe_dump(bad))
-    result = subprocess.run([str(SNAKEMAKE), "--cores", "1"], cwd=tmp_path, capture_output=True, text=True)
+    copy_workflow(tmp_path, bad)
+    result = snakemake(tmp_path, cores=1)
     assert result.returncode != 0
     assert "scenario 'coin'" in result.stderr and "params.p" in result.stderr and "< 1" in result.stderr
     assert not (tmp_path / "results").exists()

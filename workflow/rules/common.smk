@@ -23,11 +23,14 @@ wildcard_constraints:
     stop=r"[0-9]+",
 
 
+ESTIMATES = "results/estimates/{scenario}/n{n}/reps{first}-{stop}.parquet"
+
+
 def estimate_files(scenario, sample_sizes=None):
     """Every chunk file of a scenario (optionally only some sample sizes)."""
     sc = STUDY.scenario(scenario)
     return [
-        f"results/estimates/{sc.name}/n{n}/reps{first}-{stop}.parquet"
+        ESTIMATES.format(scenario=sc.name, n=n, first=first, stop=stop)
         for n in (sample_sizes or sc.sample_sizes)
         for first, stop in sc.chunks()
     ]
@@ -65,3 +68,15 @@ def simulate_benchmarks():
         for n in s.sample_sizes
         for a, b in s.chunks()
     ]
+
+
+def chunk_benchmarks():
+    """Every chunk file of the study -> its simulate job's benchmark file."""
+    return {
+        ESTIMATES.format(scenario=s.name, n=n, first=a, stop=b): (
+            SIMULATE_BENCHMARK.format(scenario=s.name, n=n, first=a, stop=b)
+        )
+        for s in STUDY.scenarios
+        for n in s.sample_sizes
+        for a, b in s.chunks()
+    }

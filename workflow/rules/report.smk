@@ -5,6 +5,7 @@ rule report:
         checks=expand("results/checks/{scenario}.csv", scenario=SCENARIOS),
         figures=[f for s in SCENARIOS for f in figure_files(s).values()],
         template="report/template.html.j2",
+        manifest="results/manifest.json",
     output:
         "report/report.html",
     log:

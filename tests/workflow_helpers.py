@@ -1,0 +1,69 @@
+"""Run the workflow through the ``snakemake`` CLI in a temporary copy of it.
+
+Shared by the end-to-end tests, so the checkout is never touched and every test
+drives Snakemake exactly as a user would.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+SNAKEMAKE = Path(sys.executable).with_name("snakemake")
+WORKFLOW_PARTS = ("Snakefile", "workflow", "scripts", "report", "profiles")
+"""What a user's checkout needs to run the workflow (the package is installed)."""
+
+
+def copy_workflow(dest: Path, config: dict | None = None) -> Path:
+    """Copy the workflow into ``dest`` (created if needed), optionally with a config."""
+    dest.mkdir(parents=True, exist_ok=True)
+    for part in WORKFLOW_PARTS:
+        src = ROOT / part
+        (shutil.copytree if src.is_dir() else shutil.copy)(src, dest / part)
+    (dest / "report" / "report.html").unlink(missing_ok=True)
+    if config is not None:
+        write_config(dest, config)
+    return dest
+
+
+def write_config(workdir: Path, config: dict) -> None:
+    """Replace the study's config.yaml."""
+    (workdir / "config.yaml").write_text(yaml.safe_dump(config))
+
+
+def snakemake(workdir: Path, *args: str, cores: int = 2) -> subprocess.CompletedProcess:
+    """Run ``snakemake --cores <cores> <args>`` in ``workdir``; the result, whatever it is."""
+    return subprocess.run(
+        [str(SNAKEMAKE), "--cores", str(cores), *args],
+        cwd=workdir,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+
+
+def run(workdir: Path, *args: str, cores: int = 2) -> subprocess.CompletedProcess:
+    """Like :func:`snakemake`, but the run must succeed."""
+    result = snakemake(workdir, *args, cores=cores)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return result
+
+
+def snapshot(workdir: Path, pattern: str) -> dict[str, tuple[int, int]]:
+    """Path -> (inode, mtime in ns) of the files matching ``pattern``.
+
+    A job that re-ran replaced its output (atomic rename: new inode) and its log.
+    """
+    return {
+        str(p.relative_to(workdir)): (p.stat().st_ino, p.stat().st_mtime_ns) for p in workdir.glob(pattern)
+    }
+
+
+def chunk_files(workdir: Path) -> list[Path]:
+    """Every estimate file of a study, sorted."""
+    return sorted((workdir / "results" / "estimates").rglob("*.parquet"))
