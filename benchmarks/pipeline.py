@@ -23,7 +23,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 SNAKEMAKE = Path(sys.executable).with_name("snakemake")
-WORKFLOW_PARTS = ("Snakefile", "config.yaml", "workflow", "scripts", "report")
+WORKFLOW_PARTS = ("Snakefile", "config.yaml", "workflow", "scripts", "report", "profiles")
 
 
 def fresh_copy(into: Path) -> Path:
