@@ -1,67 +1,23 @@
 """The workflow end to end, through the ``snakemake`` CLI, on a tiny study.
 
-Runs in a temporary copy of the workflow so the checkout is never touched.
+Runs in a temporary copy of the workflow so the checkout is never touched.  The
+study itself is the session fixture ``study`` (``conftest.py``), shared with the
+browser test.
 """
 
 from __future__ import annotations
 
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
 import yaml
+from workflow_study import SNAKEMAKE, TINY, copy_workflow, run
 
 from mlestudy.aggregate import SUMMARY_COLUMNS
 from mlestudy.outputs import FIGURES
-
-ROOT = Path(__file__).resolve().parents[1]
-SNAKEMAKE = Path(sys.executable).with_name("snakemake")
-
-TINY = {
-    "seed": 11,
-    "chunk_size": 2000,
-    "check_replications": 3,
-    "scenarios": [
-        {
-            "name": "coin",
-            "family": "bernoulli",
-            "params": {"p": 0.7},
-            "sample_sizes": [2, 50],
-            "replications": 3000,
-        },
-        {
-            "name": "waits",
-            "family": "exponential",
-            "params": {"rate": 0.5},
-            "sample_sizes": [2, 5, 40],
-            "replications": 3000,
-        },
-    ],
-}
-
-
-def run(workdir: Path, *args: str) -> subprocess.CompletedProcess:
-    result = subprocess.run(
-        [str(SNAKEMAKE), "--cores", "2", *args], cwd=workdir, capture_output=True, text=True, timeout=600
-    )
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    return result
-
-
-@pytest.fixture(scope="module")
-def study(tmp_path_factory) -> Path:
-    """A finished tiny study in a temporary copy of the workflow."""
-    work = tmp_path_factory.mktemp("study")
-    for part in ("Snakefile", "workflow", "scripts", "report"):
-        src = ROOT / part
-        (shutil.copytree if src.is_dir() else shutil.copy)(src, work / part)
-    (work / "report" / "report.html").unlink(missing_ok=True)
-    (work / "config.yaml").write_text(yaml.safe_dump(TINY))
-    run(work)
-    return work
 
 
 @pytest.mark.slow
@@ -93,8 +49,9 @@ def test_figures_and_self_contained_report(study: Path) -> None:
 
 
 @pytest.mark.slow
-def test_editing_one_scenario_recomputes_only_it(study: Path) -> None:
+def test_editing_one_scenario_recomputes_only_it(study: Path, tmp_path: Path) -> None:
     """Changing waits' rate re-runs waits' jobs; coin's files stay as they were."""
+    study = Path(shutil.copytree(study, tmp_path / "study", symlinks=True))  # the fixture is shared
     coin = sorted((study / "results" / "estimates" / "coin").rglob("*.parquet"))
     before = {p: p.stat().st_mtime_ns for p in coin}
     config = dict(TINY, scenarios=[TINY["scenarios"][0], {**TINY["scenarios"][1], "params": {"rate": 2.0}}])
@@ -110,9 +67,7 @@ def test_editing_one_scenario_recomputes_only_it(study: Path) -> None:
 
 @pytest.mark.slow
 def test_bad_config_fails_before_any_job(tmp_path: Path) -> None:
-    for part in ("Snakefile", "workflow", "scripts", "report"):
-        src = ROOT / part
-        (shutil.copytree if src.is_dir() else shutil.copy)(src, tmp_path / part)
+    copy_workflow(tmp_path)
     bad = dict(TINY, scenarios=[{**TINY["scenarios"][0], "params": {"p": 1.0}}])
     (tmp_path / "config.yaml").write_text(yaml.safe_dump(bad))
     result = subprocess.run([str(SNAKEMAKE), "--cores", "1"], cwd=tmp_path, capture_output=True, text=True)
