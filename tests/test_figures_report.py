@@ -15,7 +15,7 @@ from mlestudy.config import validate
 from mlestudy.estimates_io import write_estimates
 from mlestudy.figures import _bins, draw_scenario
 from mlestudy.outputs import FIGURES
-from mlestudy.report import fmt_pm, missing_reason, render
+from mlestudy.report import ademp, fmt_pm, missing_reason, render
 from mlestudy.simulate import simulate_range
 
 
@@ -123,3 +123,14 @@ def test_histogram_bins_lattice_only_for_a_lattice() -> None:
     centres = (bins[:-1] + bins[1:]) / 2
     inside = lattice[(lattice >= -5) & (lattice <= 5)]
     assert np.allclose(centres[: inside.size], inside)
+
+
+def test_description_is_escaped_in_the_report() -> None:
+    """A scenario's description is the user's text: it is shown, never run as markup."""
+    study = validate({"seed": 1, "scenarios": [{
+        "name": "c", "family": "bernoulli", "params": {"p": 0.5}, "sample_sizes": [2], "replications": 10,
+        "description": "<img src=x onerror=alert(1)> p & q",
+    }]})  # fmt: skip
+    aims = ademp(study.scenarios[0])["Aims"]
+    assert aims.startswith("&lt;img src=x onerror=alert(1)&gt; p &amp; q How do")
+    assert "<b>mle</b>" in ademp(study.scenarios[0])["Methods"]  # the package's own markup stays
