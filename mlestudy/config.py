@@ -360,7 +360,10 @@ class _UniqueKeyLoader(yaml.SafeLoader):
             line = key_node.start_mark.line + 1
             if isinstance(key, Hashable) and key in seen:
                 raise yaml.constructor.ConstructorError(
-                    None, None, f"key {key!r} appears twice (lines {seen[key]} and {line})", key_node.start_mark
+                    None,
+                    None,
+                    f"key {key!r} appears twice (lines {seen[key]} and {line})",
+                    key_node.start_mark,
                 )
             if isinstance(key, Hashable):
                 seen[key] = line
@@ -387,7 +390,9 @@ def read_config_file(path: str | Path) -> dict[str, Any]:
         context, start = getattr(exc, "context", None), getattr(exc, "context_mark", None)
         if context:
             same = start is None or (start.line, start.column) == (mark.line, mark.column)
-            what += f", {context}" + ("" if same else f" (from line {start.line + 1}, column {start.column + 1})")
+            what += f", {context}" + (
+                "" if same else f" (from line {start.line + 1}, column {start.column + 1})"
+            )
         raise ConfigError(
             [f"{path}: not valid YAML at line {mark.line + 1}, column {mark.column + 1}: {what}"]
         ) from None

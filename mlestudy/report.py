@@ -18,10 +18,10 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import jinja2
-from markupsafe import escape
 import numpy as np
 import pandas as pd
 import yaml
+from markupsafe import escape
 
 from .atomic import write_text_atomic
 from .config import Scenario, Study
@@ -62,7 +62,12 @@ def fmt_count(count: int, total: int) -> str:
     if not count:
         return "0"
     share = 100 * count / total
-    pct = "100" if count == total else ("<0.1" if share < 0.1 else (f"{share:.1f}" if share < 99.95 else ">99.9"))
+    if count == total:
+        pct = "100"
+    elif share < 0.1:
+        pct = "<0.1"
+    else:
+        pct = f"{share:.1f}" if share < 99.95 else ">99.9"  # never rounds up to a false 100
     return f"{count:,} ({pct}%)"
 
 
@@ -80,7 +85,9 @@ def count_notes(summary: pd.DataFrame) -> list[str]:
         if r.n_failed:
             parts.append(f"{fmt_count(int(r.n_failed), int(r.replications))} failed")
         if parts:
-            notes.append(f"{r.estimator} at n = {r.n}: {' and '.join(parts)} of {int(r.replications):,} replications")
+            notes.append(
+                f"{r.estimator} at n = {r.n}: {' and '.join(parts)} of {int(r.replications):,} replications"
+            )
     return notes
 
 

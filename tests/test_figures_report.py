@@ -15,7 +15,7 @@ from mlestudy.config import validate
 from mlestudy.estimates_io import write_estimates
 from mlestudy.figures import _bins, draw_scenario
 from mlestudy.outputs import FIGURES
-from mlestudy.report import ademp, fmt_pm, missing_reason, render
+from mlestudy.report import ademp, fmt_count, fmt_pm, missing_reason, render
 from mlestudy.simulate import simulate_range
 
 
@@ -134,3 +134,12 @@ def test_description_is_escaped_in_the_report() -> None:
     aims = ademp(study.scenarios[0])["Aims"]
     assert aims.startswith("&lt;img src=x onerror=alert(1)&gt; p &amp; q How do")
     assert "<b>mle</b>" in ademp(study.scenarios[0])["Methods"]  # the package's own markup stays
+
+
+def test_count_with_its_share() -> None:
+    """Counts of replications print with their share, which never rounds to a false 0% or 100%."""
+    assert fmt_count(0, 4000) == "0"
+    assert fmt_count(1700, 3000) == "1,700 (56.7%)"
+    assert fmt_count(3, 100_000) == "3 (<0.1%)"
+    assert fmt_count(99_999, 100_000) == "99,999 (>99.9%)"
+    assert fmt_count(4000, 4000) == "4,000 (100%)"
