@@ -10,7 +10,7 @@ value and what is allowed.
 from __future__ import annotations
 
 import os
-from collections.abc import Hashable, Mapping
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -239,6 +239,35 @@ def _size_problems(where: str, sc: Mapping[str, Any], fam: Family) -> list[str]:
     return problems
 
 
+def _computed(compute: Callable[..., Any], *args: Any) -> Any:
+    """``compute(*args)`` with float errors silenced; what went wrong, as a string, if it raises."""
+    try:
+        with np.errstate(all="ignore"):
+            return compute(*args)
+    except OverflowError:  # a Python float power: its message is "(34, 'Numerical result out of range')"
+        return "OverflowError"
+    except (ValueError, ArithmeticError) as exc:  # numpy's LinAlgError is a ValueError
+        return f"{type(exc).__name__}: {exc}"
+
+
+def _theory_problem(fam: Family, params: dict[str, float], name: str, n: int) -> str | None:
+    """Why parameter ``name``'s theory at ``n`` is beyond float64, or None."""
+    lo, hi = CRLB_RANGE
+    bound = _computed(fam.crlb, params, n)
+    if not isinstance(bound, str):
+        bound = bound[name]
+        if lo <= bound <= hi:
+            for e in fam.estimators:
+                moments = (
+                    _computed(fam.exact_moments, e.name, name, params, n) if name in e.parameters else ()
+                )
+                if isinstance(moments, str) or np.isinf(moments).any():
+                    return f"the exact moments of {e.name} {name} overflow float64 (its Cramér–Rao bound is {bound:.3g})"
+            return None
+    shown = f"cannot be computed in float64 ({bound})" if isinstance(bound, str) else f"is {bound:.3g}"
+    return f"the Cramér–Rao bound of {name} {shown}, and it must lie between {lo:g} and {hi:g} at every sample size (float64 range)"
+
+
 def _numeric_problems(where: str, sc: Mapping[str, Any], fam: Family) -> list[str]:
     """Parameters that are in range but that no job could compute with in float64.
 
@@ -248,38 +277,15 @@ def _numeric_problems(where: str, sc: Mapping[str, Any], fam: Family) -> list[st
     """
     params = {k: float(v) for k, v in sc["params"].items()}
     shown = f"{where}: key 'params' = {dict(sc['params'])!r} is not allowed"
-    try:
-        with np.errstate(all="ignore"):
-            fam.sample(np.random.default_rng(0), params, (1, 1))
-    except (ValueError, ArithmeticError) as exc:
-        return [f"{shown}; the {fam.name} sampler refuses it: {exc}"]
-    lo, hi = CRLB_RANGE
+    refused = _computed(fam.sample, np.random.default_rng(0), params, (1, 1))
+    if isinstance(refused, str):
+        return [f"{shown}; the {fam.name} sampler refuses it ({refused})"]
     problems = []
     for name in fam.parameter_names:
         for n in sorted(set(sc["sample_sizes"])):
-            try:
-                with np.errstate(all="ignore"):
-                    bound = fam.crlb(params, n)[name]
-                    moments = [
-                        m
-                        for e in fam.estimators
-                        if name in e.parameters
-                        for m in fam.exact_moments(e.name, name, params, n)
-                    ]
-            except (ValueError, ArithmeticError) as exc:  # LinAlgError is a ValueError
-                problems.append(
-                    f"{shown}; at n = {n} the Cramér–Rao bound of {name} cannot be computed in float64 "
-                    f"({type(exc).__name__}: {exc})"
-                )
-                break
-            if not lo <= bound <= hi:
-                problems.append(
-                    f"{shown}; at n = {n} the Cramér–Rao bound of {name} is {bound:.3g}, and it must "
-                    f"lie between {lo:g} and {hi:g} at every sample size (float64 range)"
-                )
-                break
-            if any(np.isinf(m) for m in moments):
-                problems.append(f"{shown}; at n = {n} the exact moments of {name}'s estimators overflow")
+            problem = _theory_problem(fam, params, name, n)
+            if problem:
+                problems.append(f"{shown}; at n = {n} {problem}")
                 break
     return problems
 
