@@ -435,3 +435,19 @@ def test_theory_beyond_float64_is_named() -> None:
     assert _theory_problem(Overflowing(), {"rate": 2.0}, "rate", 3) == (
         "the exact moments of mle rate overflow float64 (its Cramér–Rao bound is 1.33)"
     )
+
+
+def test_yaml_merge_keys_are_not_duplicates(tmp_path: Path) -> None:
+    """'<<: *anchor' shares settings between scenarios; a key written out overrides the merged one."""
+    path = tmp_path / "config.yaml"
+    path.write_text(
+        "seed: 7\nscenarios:\n"
+        "  - &coin {name: coin, family: bernoulli, params: {p: 0.3}, sample_sizes: [5], replications: 100}\n"
+        "  - <<: *coin\n    name: coin2\n    params: {p: 0.6}\n",
+        encoding="utf-8",
+    )
+    study = load(path)
+    assert [(s.name, s.params["p"], s.replications) for s in study.scenarios] == [
+        ("coin", 0.3, 100),
+        ("coin2", 0.6, 100),
+    ]
