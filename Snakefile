@@ -9,6 +9,21 @@ Table of contents of the study:
   6. report     - one self-contained HTML file
 """
 
+from pathlib import Path
+
+from snakemake.exceptions import WorkflowError
+
+from mlestudy.config import ConfigError, read_config_file
+
+# Snakemake's message for a broken config.yaml names neither the file nor the line,
+# and YAML keeps the last of two equal keys in silence: read the config files first.
+for path in [Path("config.yaml"), *workflow.overwrite_configfiles]:
+    if path.exists():
+        try:
+            read_config_file(path)
+        except ConfigError as error:
+            raise WorkflowError(str(error)) from None
+
 
 configfile: "config.yaml"
 

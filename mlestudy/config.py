@@ -10,13 +10,14 @@ value and what is allowed.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 import jsonschema
+import numpy as np
 import yaml
 
 from .families import Family, registry
@@ -29,6 +30,13 @@ MAX_SAMPLE_SIZE = 10_000_000
 """One replication's data is held at once: 80 MB of float64 at this n."""
 BYTES_PER_VALUE_SUMMARISED = 8 * 6
 """float64 per estimate, times the copies summarising one sample size makes."""
+CRLB_RANGE = (1e-100, 1e100)
+"""Where every parameter's Cramér–Rao bound must lie, at every sample size.
+
+The Monte Carlo error of a variance needs fourth powers of the estimates'
+deviations, of the order of the bound squared: beyond this range they overflow
+(or underflow to 0) in float64, long before any value a study means to use.
+"""
 
 
 def physical_memory() -> int:
@@ -139,6 +147,15 @@ def _key(path: list[Any]) -> str:
     return out or "(the whole entry)"
 
 
+_TYPE_WORDS = {
+    "object": "a mapping (key: value, ...)",
+    "array": "a list ([a, b, ...])",
+    "integer": "an integer",
+    "number": "a number",
+    "string": "a string",
+}
+
+
 def _schema_problem(config: Mapping[str, Any], error: jsonschema.ValidationError) -> str:
     path = list(error.absolute_path)
     where = _where(config, path)
@@ -156,7 +173,7 @@ def _schema_problem(config: Mapping[str, Any], error: jsonschema.ValidationError
         )
     value = error.instance
     allowed = {
-        "type": f"must be of type {s}",
+        "type": f"must be {_TYPE_WORDS.get(s, f'of type {s}')}",
         "minimum": f"must be >= {s}",
         "maximum": f"must be <= {s}",
         "exclusiveMinimum": f"must be > {s}",
@@ -164,9 +181,11 @@ def _schema_problem(config: Mapping[str, Any], error: jsonschema.ValidationError
         "multipleOf": f"must be a multiple of {s}",
         "minItems": f"must have at least {s} item(s)",
         "uniqueItems": "must not repeat a value",
-        "pattern": f"must match {s} (letters, digits, '_' and '-'; it becomes a file name)",
+        "pattern": f"must match {s} (1 to 64 letters, digits, '_' and '-', not starting with '_' or '-'; "
+        "it becomes a file name)",
     }.get(v, error.message)
-    return f"{where}: key {_key(path)!r} = {value!r} is not allowed; it {allowed}"
+    what = "the entry" if path[:1] == ["scenarios"] and len(path) == 2 else f"key {_key(path)!r}"
+    return f"{where}: {what} = {value!r} is not allowed; it {allowed}"
 
 
 def _family_problems(i: int, sc: Mapping[str, Any], config: Mapping[str, Any]) -> list[str]:
@@ -198,6 +217,8 @@ def _family_problems(i: int, sc: Mapping[str, Any], config: Mapping[str, Any]) -
             f"{where}: key 'sampler' = 'sufficient' is not available for family {fam.name!r}, whose MLE "
             "is not a function of a statistic with a known distribution; use 'data'"
         )
+    if not problems:
+        problems.extend(_numeric_problems(where, sc, fam))
     known = [e.name for e in fam.estimators]
     for e in sc.get("estimators", []):
         if e not in known:
@@ -226,6 +247,63 @@ def _size_problems(where: str, sc: Mapping[str, Any], fam: Family) -> list[str]:
             f"summarise one sample size, more than half of this machine's {physical_memory() / 2**30:.0f} GiB; "
             f"use at most {most:,}"
         )
+    return problems
+
+
+def _computed(compute: Callable[..., Any], *args: Any) -> Any:
+    """``compute(*args)`` with float errors silenced; what went wrong, as a string, if it raises."""
+    try:
+        with np.errstate(all="ignore"):
+            return compute(*args)
+    except OverflowError:  # a Python float power: its message is "(34, 'Numerical result out of range')"
+        return "OverflowError"
+    except (ValueError, ArithmeticError) as exc:  # numpy's LinAlgError is a ValueError
+        return f"{type(exc).__name__}: {exc}"
+
+
+def _theory_problem(fam: Family, params: dict[str, float], name: str, n: int) -> str | None:
+    """Why parameter ``name``'s theory at ``n`` is beyond float64, or None."""
+    lo, hi = CRLB_RANGE
+    bound = _computed(fam.crlb, params, n)
+    if not isinstance(bound, str):
+        bound = bound[name]
+        if lo <= bound <= hi:
+            for e in fam.estimators:
+                moments = (
+                    _computed(fam.exact_moments, e.name, name, params, n) if name in e.parameters else ()
+                )
+                if isinstance(moments, str) or np.isinf(moments).any():
+                    return f"the exact moments of {e.name} {name} overflow float64 (its Cramér–Rao bound is {bound:.3g})"
+            return None
+    shown = f"cannot be computed in float64 ({bound})" if isinstance(bound, str) else f"is {bound:.3g}"
+    return f"the Cramér–Rao bound of {name} {shown}, and it must lie between {lo:g} and {hi:g} at every sample size (float64 range)"
+
+
+def _numeric_problems(where: str, sc: Mapping[str, Any], fam: Family) -> list[str]:
+    """Parameters that are in range but that no job could compute with in float64.
+
+    The family's sampler must accept them (numpy's Poisson sampler refuses a
+    rate above about 9.2e18), and at every sample size the Cramér–Rao bounds
+    must lie in :data:`CRLB_RANGE` and the exact moments must be finite.
+    """
+    params = {k: float(v) for k, v in sc["params"].items()}
+    shown = f"{where}: key 'params' = {dict(sc['params'])!r} is not allowed"
+    refused = _computed(fam.sample, np.random.default_rng(0), params, (1, 1))
+    if isinstance(refused, str):
+        return [f"{shown}; the {fam.name} sampler refuses it ({refused})"]
+    if sc.get("sampler") == "sufficient":
+        # The statistic's law has its own limits (Poisson(n * rate) at the largest n).
+        largest = max(sc["sample_sizes"])
+        refused = _computed(fam.sufficient_statistics, np.random.default_rng(0), params, largest, 1)
+        if isinstance(refused, str):
+            return [f"{shown}; the sufficient-statistic sampler refuses it at n = {largest} ({refused})"]
+    problems = []
+    for name in fam.parameter_names:
+        for n in sorted(set(sc["sample_sizes"])):
+            problem = _theory_problem(fam, params, name, n)
+            if problem:
+                problems.append(f"{shown}; at n = {n} {problem}")
+                break
     return problems
 
 
@@ -292,11 +370,70 @@ def _build(config: Mapping[str, Any]) -> Study:
     )
 
 
-def load(path: str | Path) -> Study:
-    """Read and validate a YAML config file."""
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """YAML's safe loader, but a key repeated in one mapping is an error.
+
+    Plain YAML keeps the last value, so a second ``scenarios:`` block would
+    silently drop the first.
+    """
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                continue  # '<<: *anchor' merges; a key written out overrides what it merges
+            key = self.construct_object(key_node, deep=deep)
+            line = key_node.start_mark.line + 1
+            if isinstance(key, Hashable) and key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None,
+                    None,
+                    f"key {key!r} appears twice (lines {seen[key]} and {line})",
+                    key_node.start_mark,
+                )
+            if isinstance(key, Hashable):
+                seen[key] = line
+        return super().construct_mapping(node, deep=deep)
+
+
+def read_config_file(path: str | Path) -> dict[str, Any]:
+    """The mapping in a YAML config file, not yet validated.
+
+    Raises :class:`ConfigError` naming the file (and the line and column of a
+    syntax error) when the file is not YAML, repeats a key, is empty or is not
+    a mapping.
+    The Snakefile calls it on ``config.yaml`` before Snakemake reads the file,
+    because Snakemake's own message names neither.
+    """
     text = Path(path).read_text(encoding="utf-8")
     try:
-        config = yaml.safe_load(text)
+        config = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader
     except yaml.YAMLError as exc:
-        raise ConfigError([f"{path}: not valid YAML: {exc}"]) from None
-    return validate(config or {})
+        mark = getattr(exc, "problem_mark", None)
+        if mark is None:
+            raise ConfigError([f"{path}: not valid YAML: {' '.join(str(exc).split())}"]) from None
+        what = str(getattr(exc, "problem", "") or exc)
+        context, start = getattr(exc, "context", None), getattr(exc, "context_mark", None)
+        if context:
+            same = start is None or (start.line, start.column) == (mark.line, mark.column)
+            what += f", {context}" + (
+                "" if same else f" (from line {start.line + 1}, column {start.column + 1})"
+            )
+        raise ConfigError(
+            [f"{path}: not valid YAML at line {mark.line + 1}, column {mark.column + 1}: {what}"]
+        ) from None
+    if config is None:
+        raise ConfigError([f"{path}: the file is empty; it needs at least 'seed' and 'scenarios'"])
+    if not isinstance(config, dict):
+        raise ConfigError(
+            [
+                f"{path}: the config is a {type(config).__name__}, not a mapping of keys "
+                "('seed', 'scenarios', ...)"
+            ]
+        )
+    return config
+
+
+def load(path: str | Path) -> Study:
+    """Read and validate a YAML config file."""
+    return validate(read_config_file(path))

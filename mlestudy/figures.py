@@ -207,6 +207,10 @@ def plot_sampling(scenario: Scenario, estimates: Mapping[int, pd.DataFrame]) -> 
     return fig
 
 
+MAX_LATTICE_BINS = 2000
+"""Most bins a lattice-centred histogram may have (a lattice can have gaps)."""
+
+
 def _bins(z: np.ndarray, lo: float, hi: float) -> np.ndarray | int:
     """Histogram bins; centred on the lattice when the estimator is discrete.
 
@@ -215,8 +219,13 @@ def _bins(z: np.ndarray, lo: float, hi: float) -> np.ndarray | int:
     """
     support = np.unique(z[(z >= lo) & (z <= hi)])
     if 1 < support.size <= 400:
-        width = float(np.min(np.diff(support)))
-        return np.arange(support[0] - width / 2, support[-1] + width, width)
+        steps = np.diff(support)
+        width = float(steps.min())
+        on_lattice = np.allclose(steps / width, np.round(steps / width), rtol=0, atol=1e-6)
+        # A few hundred values of a continuous estimator (a small study) are no lattice:
+        # bins as narrow as their closest pair would number in the millions.
+        if on_lattice and (support[-1] - support[0]) / width <= MAX_LATTICE_BINS:
+            return np.arange(support[0] - width / 2, support[-1] + width, width)
     return 80
 
 

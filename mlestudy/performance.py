@@ -98,7 +98,8 @@ def performance(
     variance = float(dev @ dev / (r - 1)) if r > 1 and has[2] else nan
     bias_mcse = math.sqrt(variance / r) if has[2] and r > 1 else nan
     m4 = float(np.mean(dev**4)) if has[4] and r > 1 else nan
-    variance_mcse = math.sqrt(max(m4 - variance**2, 0.0) / r) if has[4] and r > 1 else nan
+    # variance * variance, not variance**2: a float power raises OverflowError, a product is inf.
+    variance_mcse = math.sqrt(max(m4 - variance * variance, 0.0) / r) if has[4] and r > 1 else nan
     err2 = (x - true_value) ** 2
     mse = float(err2.mean()) if has[2] and r else nan
     mse_mcse = math.sqrt(float(((err2 - mse) ** 2).sum()) / (r * (r - 1))) if has[4] and r > 1 else nan

@@ -21,6 +21,7 @@ import jinja2
 import numpy as np
 import pandas as pd
 import yaml
+from markupsafe import escape
 
 from .atomic import write_text_atomic
 from .config import Scenario, Study
@@ -58,6 +59,40 @@ def fmt_pm(value: float, mcse: float) -> str:
     return f"{value:.{decimals}f} ± {mcse:.{decimals}f}"
 
 
+def fmt_count(count: int, total: int) -> str:
+    """'1,234 (12.3%)': a count of replications with its share; plain '0' for none."""
+    if not count:
+        return "0"
+    share = 100 * count / total
+    if count == total:
+        pct = "100"
+    elif share < 0.1:
+        pct = "<0.1"
+    else:
+        pct = f"{share:.1f}" if share < 99.95 else ">99.9"  # never rounds up to a false 100
+    return f"{count:,} ({pct}%)"
+
+
+def count_notes(summary: pd.DataFrame) -> list[str]:
+    """One line per (estimator, n) with boundary estimates or failures, in words.
+
+    The status belongs to the estimator, so the rows of its parameters (the
+    normal MLE's mu and sigma2) carry the same counts and are said once.
+    """
+    notes = []
+    for r in summary.drop_duplicates(["estimator", "n"]).sort_values(["estimator", "n"]).itertuples():
+        parts = []
+        if r.n_boundary:
+            parts.append(f"{fmt_count(int(r.n_boundary), int(r.replications))} on the boundary")
+        if r.n_failed:
+            parts.append(f"{fmt_count(int(r.n_failed), int(r.replications))} failed")
+        if parts:
+            notes.append(
+                f"{r.estimator} at n = {r.n}: {' and '.join(parts)} of {int(r.replications):,} replications"
+            )
+    return notes
+
+
 def missing_reason(row: Mapping) -> str | None:
     """Why a row has dashes, in words (None if nothing is missing)."""
     k = row["finite_moments"]
@@ -89,8 +124,8 @@ def table_rows(summary: pd.DataFrame) -> list[dict]:
                 "estimator": r["estimator"],
                 "parameter": r["parameter"],
                 "n": r["n"],
-                "failed": r["n_failed"],
-                "boundary": r["n_boundary"],
+                "failed": fmt_count(int(r["n_failed"]), int(r["replications"])),
+                "boundary": fmt_count(int(r["n_boundary"]), int(r["replications"])),
                 "mean": fmt_pm(r["mean"], r["bias_mcse"]),
                 "exact_mean": fmt(r["exact_mean"], 6),
                 "z_mean": fmt(r["z_mean"], 2),
@@ -160,7 +195,7 @@ def ademp(scenario: Scenario) -> dict[str, str]:
     sizes = ", ".join(str(n) for n in scenario.sample_sizes)
     estimators = "; ".join(f"<b>{e}</b>: {fam.estimator(e).description}" for e in scenario.estimators)
     return {
-        "Aims": (scenario.description or "")
+        "Aims": str(escape(scenario.description))  # the user's text; the rest is markup
         + f" How do the estimators of {', '.join(fam.parameter_names)} behave as the sample grows from "
         f"n = {min(scenario.sample_sizes)} to {max(scenario.sample_sizes)}: bias, variance, efficiency "
         "against the Cramér–Rao bound, approach to normality.",
@@ -247,6 +282,7 @@ def render(
                 "ademp": ademp(sc),
                 "rows": rows,
                 "notes": sorted({r["note"] for r in rows if r["note"]}),
+                "counts": count_notes(part),
                 "verdict": verdict(part),
                 "check": check_summary(checks[sc.name]),
                 "figures": [

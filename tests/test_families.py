@@ -11,6 +11,7 @@ import statsmodels.api as sm
 from scipy import stats
 from scipy.special import expit
 
+from mlestudy.aggregate import inverse_information
 from mlestudy.families import Parameter, Status, get_family, registry
 from mlestudy.numerical import numerical_mle
 from mlestudy.simulate import simulate_range
@@ -462,3 +463,20 @@ def test_gamma_shape_equation_accurate_for_large_shapes():
     fam = get_family("gamma")
     fit = fam.fit(fam.sample(np.random.default_rng(1), {"shape": 2.0, "rate": 1.0}, (20000, 2)))["mle"]
     assert (fit.status == Status.OK).all()
+
+
+def test_singular_information_of_one_replication_gives_nan_not_an_error():
+    """A gamma fit far in the tail (rate 6e179) has a singular information matrix in float64.
+
+    ``inverse_information`` inverts the others exactly and gives that one NaN,
+    where numpy.linalg.inv used to fail the whole aggregation job.
+    """
+    gamma = get_family("gamma")
+    theta = {"shape": np.array([2.0, 0.0165, 0.5]), "rate": np.array([1.0, 6.1e179, 3.0])}
+    with pytest.raises(np.linalg.LinAlgError), np.errstate(over="ignore"):
+        gamma.inverse_fisher_information(theta)
+    inv = inverse_information(gamma, theta)
+    assert np.isnan(inv[1]).all()
+    for i in (0, 2):
+        one = {k: v[i] for k, v in theta.items()}
+        np.testing.assert_allclose(inv[i], np.linalg.inv(gamma.fisher_information(one)), rtol=1e-14)

@@ -13,9 +13,9 @@ from mlestudy import code_version
 from mlestudy.aggregate import summarise_scenario
 from mlestudy.config import validate
 from mlestudy.estimates_io import write_estimates
-from mlestudy.figures import draw_scenario
+from mlestudy.figures import _bins, draw_scenario
 from mlestudy.outputs import FIGURES
-from mlestudy.report import fmt_pm, missing_reason, render
+from mlestudy.report import ademp, fmt_count, fmt_pm, missing_reason, render
 from mlestudy.simulate import simulate_range
 
 
@@ -106,3 +106,40 @@ def test_code_hash_is_per_family_and_stable() -> None:
     assert hashes["normal"] != hashes["poisson"]
     assert hashes["normal"] == code_version.code_hash(code_version.SIMULATION, "normal")
     assert code_version.code_hash(code_version.SUMMARY, "normal") != hashes["normal"]
+
+
+def test_histogram_bins_lattice_only_for_a_lattice() -> None:
+    """A discrete estimator gets lattice-centred bins; a few hundred continuous values get 80.
+
+    Bins as narrow as the closest pair of 300 normal draws would number in the
+    hundreds of thousands (a small study's figures took minutes).
+    """
+    z = np.random.default_rng(1).normal(size=300)
+    assert _bins(z, -5.0, 5.0) == 80
+    lattice = np.sqrt(20) * (np.arange(21) / 20 - 0.3)  # sqrt(n)(k/n - p), n = 20
+    bins = _bins(np.repeat(lattice, 3), -5.0, 5.0)
+    width = np.sqrt(20) / 20
+    assert isinstance(bins, np.ndarray) and np.allclose(np.diff(bins), width)
+    centres = (bins[:-1] + bins[1:]) / 2
+    inside = lattice[(lattice >= -5) & (lattice <= 5)]
+    assert np.allclose(centres[: inside.size], inside)
+
+
+def test_description_is_escaped_in_the_report() -> None:
+    """A scenario's description is the user's text: it is shown, never run as markup."""
+    study = validate({"seed": 1, "scenarios": [{
+        "name": "c", "family": "bernoulli", "params": {"p": 0.5}, "sample_sizes": [2], "replications": 10,
+        "description": "<img src=x onerror=alert(1)> p & q",
+    }]})  # fmt: skip
+    aims = ademp(study.scenarios[0])["Aims"]
+    assert aims.startswith("&lt;img src=x onerror=alert(1)&gt; p &amp; q How do")
+    assert "<b>mle</b>" in ademp(study.scenarios[0])["Methods"]  # the package's own markup stays
+
+
+def test_count_with_its_share() -> None:
+    """Counts of replications print with their share, which never rounds to a false 0% or 100%."""
+    assert fmt_count(0, 4000) == "0"
+    assert fmt_count(1700, 3000) == "1,700 (56.7%)"
+    assert fmt_count(3, 100_000) == "3 (<0.1%)"
+    assert fmt_count(99_999, 100_000) == "99,999 (>99.9%)"
+    assert fmt_count(4000, 4000) == "4,000 (100%)"

@@ -237,3 +237,16 @@ def test_wald_coverage_of_known_variance_interval():
     p = performance(mu_hat, theta["mu"], covered=wald_covered(mu_hat, se, theta["mu"], 0.95))
     assert p.coverage_mcse == pytest.approx(math.sqrt(p.coverage * (1 - p.coverage) / r))
     assert abs(p.coverage - 0.95) < 4 * math.sqrt(0.95 * 0.05 / r)
+
+
+def test_huge_estimates_overflow_to_nan_not_an_exception():
+    """Estimates of order 1e100 have a variance of order 1e200, whose square overflows float64.
+
+    The variance is still reported; its MCSE (which needs that square) is NaN,
+    where Python's float power used to raise OverflowError inside the job.
+    """
+    x = 1e100 * np.array([1.0, -1.0, 2.0, -2.0])
+    with np.errstate(over="ignore", invalid="ignore"):
+        perf = performance(x, 0.0)
+    assert perf.variance == pytest.approx(1e200 * 10 / 3)
+    assert math.isnan(perf.variance_mcse)

@@ -1,52 +1,24 @@
 """The workflow end to end, through the ``snakemake`` CLI, on a tiny study.
 
-Runs in a temporary copy of the workflow so the checkout is never touched.
+Runs in a temporary copy of the workflow so the checkout is never touched.  The
+study itself is the session fixture ``study`` (``conftest.py``), shared with the
+browser test.
 """
 
 from __future__ import annotations
 
 import re
+import shutil
 from pathlib import Path
 
 import pandas as pd
 import pytest
 import yaml
-from workflow_helpers import copy_workflow, run, snakemake, write_config
+from workflow_helpers import TINY, copy_workflow, run, snakemake, write_config
 
 from mlestudy.aggregate import SUMMARY_COLUMNS
 from mlestudy.manifest import config_sha256
 from mlestudy.outputs import FIGURES
-
-TINY = {
-    "seed": 11,
-    "chunk_size": 10000,
-    "check_replications": 3,
-    "scenarios": [
-        {
-            "name": "coin",
-            "family": "bernoulli",
-            "params": {"p": 0.7},
-            "sample_sizes": [2, 50],
-            "sampler": "sufficient",
-            "replications": 20000,
-        },
-        {
-            "name": "waits",
-            "family": "exponential",
-            "params": {"rate": 0.5},
-            "sample_sizes": [2, 5, 40],
-            "replications": 20000,
-        },
-    ],
-}
-
-
-@pytest.fixture(scope="module")
-def study(tmp_path_factory) -> Path:
-    """A finished tiny study in a temporary copy of the workflow."""
-    work = copy_workflow(tmp_path_factory.mktemp("study"), TINY)
-    run(work)
-    return work
 
 
 @pytest.mark.slow
@@ -91,8 +63,11 @@ def test_simulate_jobs_get_threads_and_matching_blas_settings(study: Path) -> No
 
 
 @pytest.mark.slow
-def test_editing_one_scenario_recomputes_only_it(study: Path) -> None:
+def test_editing_one_scenario_recomputes_only_it(study: Path, tmp_path: Path) -> None:
     """Changing waits' rate re-runs waits' jobs; coin's files stay as they were."""
+    # The fixture is shared by all workers: re-run a copy, without files other snakemake runs come and go by.
+    transient = shutil.ignore_patterns("locks", "incomplete", "log", "snakemake-report.html")
+    study = Path(shutil.copytree(study, tmp_path / "study", symlinks=True, ignore=transient))
     coin = sorted((study / "results" / "estimates" / "coin").rglob("*.parquet"))
     before = {p: p.stat().st_mtime_ns for p in coin}
     config = dict(TINY, scenarios=[TINY["scenarios"][0], {**TINY["scenarios"][1], "params": {"rate": 2.0}}])

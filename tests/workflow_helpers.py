@@ -18,6 +18,30 @@ SNAKEMAKE = Path(sys.executable).with_name("snakemake")
 WORKFLOW_PARTS = ("Snakefile", "workflow", "scripts", "report", "profiles")
 """What a user's checkout needs to run the workflow (the package is installed)."""
 
+TINY = {
+    "seed": 11,
+    "chunk_size": 10000,
+    "check_replications": 3,
+    "scenarios": [
+        {
+            "name": "coin",
+            "family": "bernoulli",
+            "params": {"p": 0.7},
+            "sample_sizes": [2, 50],
+            "sampler": "sufficient",
+            "replications": 20000,
+        },
+        {
+            "name": "waits",
+            "family": "exponential",
+            "params": {"rate": 0.5},
+            "sample_sizes": [2, 5, 40],
+            "replications": 20000,
+        },
+    ],
+}
+"""The tiny study of the end-to-end and browser tests: two chunks per n, both samplers."""
+
 
 def copy_workflow(dest: Path, config: dict | None = None) -> Path:
     """Copy the workflow into ``dest`` (created if needed), optionally with a config."""
@@ -67,3 +91,9 @@ def snapshot(workdir: Path, pattern: str) -> dict[str, tuple[int, int]]:
 def chunk_files(workdir: Path) -> list[Path]:
     """Every estimate file of a study, sorted."""
     return sorted((workdir / "results" / "estimates").rglob("*.parquet"))
+
+
+def build_tiny_study(work: Path) -> Path:
+    """Copy the workflow into ``work`` with :data:`TINY` as its config, and run it."""
+    run(copy_workflow(work, TINY))
+    return work
