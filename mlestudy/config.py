@@ -173,7 +173,8 @@ def _schema_problem(config: Mapping[str, Any], error: jsonschema.ValidationError
         )
     value = error.instance
     allowed = {
-        "type": f"must be {_TYPE_WORDS.get(s, f'of type {s}')}",
+        "type": f"must be {_TYPE_WORDS.get(s, f'of type {s}') if isinstance(s, str) else f'of type {s}'}",
+        "enum": f"must be one of {', '.join(map(repr, s)) if isinstance(s, list) else s}",
         "minimum": f"must be >= {s}",
         "maximum": f"must be <= {s}",
         "exclusiveMinimum": f"must be > {s}",

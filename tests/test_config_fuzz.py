@@ -46,7 +46,7 @@ VALID_SCENARIO = {
     "sample_sizes": [2, 5],
     "replications": 100,
 }
-SCENARIO_KEYS = [*VALID_SCENARIO, "estimators", "chunk_size", "ci_level", "description", "bogus"]
+SCENARIO_KEYS = [*VALID_SCENARIO, "estimators", "chunk_size", "ci_level", "description", "sampler", "bogus"]
 PARAM_NAMES = sorted({p for fam in registry().values() for p in fam.parameter_names} | {"x"})
 
 
@@ -71,7 +71,7 @@ def scenarios(draw) -> dict:
 
 OPTIONAL = {
     "ci_level": st.floats(0.0, 1.0),
-    "chunk_size": st.integers(1, 10**6).map(lambda k: 1000 * k),
+    "chunk_size": st.integers(1, 10**5).map(lambda k: BLOCK_SIZE * k),
     "check_replications": st.integers(1, 1000),
 }
 """Optional top-level keys and a mostly valid value for each."""
@@ -128,6 +128,8 @@ def hostile_scenarios(draw, name: str) -> dict:
             st.sampled_from([5e-324, 1e-12, 0.5, 1 - 1e-12, 1 - 2**-53])
             | st.floats(0.0, 1.0, exclude_min=True, exclude_max=True)
         )
+    if family.has_sufficient_sampler and draw(st.booleans()):
+        sc["sampler"] = "sufficient"
     return sc
 
 

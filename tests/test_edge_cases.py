@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import math
+from html import escape
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -32,14 +33,33 @@ PNG_1X1 = base64.b64decode(
 )
 
 
-def run(tmp_path: Path, **scenario) -> tuple[Study, dict[int, pd.DataFrame], pd.DataFrame]:
-    """Simulate and summarise one scenario of R replications, as the jobs would."""
+def fitted_frame(sc: Scenario, x: np.ndarray) -> pd.DataFrame:
+    """Per-replication estimates of raw data rows, in the simulate jobs' layout."""
+    fits = sc.family_obj.fit(x)
+    columns = {"replication": np.arange(len(x))}
+    for e in sc.estimators:
+        columns |= {f"{e}.{p}": fits[e].values[p] for p in sc.family_obj.estimator(e).parameters}
+        columns[f"{e}.status"] = fits[e].status
+    return pd.DataFrame(columns)
+
+
+def run(
+    tmp_path: Path, data: bool = False, **scenario
+) -> tuple[Study, dict[int, pd.DataFrame], pd.DataFrame]:
+    """Simulate and summarise one scenario of R replications, as the jobs would.
+
+    ``data=True`` fits the family's raw float64 samples instead (Family.fit),
+    for edge cases that only rounding of the data produces.
+    """
     study = validate({"seed": 17, "scenarios": [{"name": "edge", "replications": R, **scenario}]})
     sc = study.scenarios[0]
     frames, files = {}, {}
     for n in sc.sample_sizes:
-        frames[n] = simulate_range(sc.family_obj, sc.params, seed=sc.seed, scenario=sc.name, n=n, first=0,
-                                   stop=R, estimators=list(sc.estimators))  # fmt: skip
+        if data:
+            frames[n] = fitted_frame(sc, sc.family_obj.sample(np.random.default_rng(n), sc.params, (R, n)))
+        else:
+            frames[n] = simulate_range(sc.family_obj, sc.params, seed=sc.seed, scenario=sc.name, n=n, first=0,
+                                       stop=R, estimators=list(sc.estimators))  # fmt: skip
         files[n] = [tmp_path / f"n{n}.parquet"]
         write_estimates(frames[n], files[n][0], scenario=sc.name, family=sc.family, params=sc.params, n=n)
     return study, frames, summarise_scenario(sc, files)
@@ -117,7 +137,7 @@ def assert_counts_shown(tmp_path: Path, study: Study, summary: pd.DataFrame, exp
         if failed:
             assert f"{fmt_count(failed, R)} failed" in said[0]
     for note in notes:
-        assert f"<li>{note}.</li>" in html
+        assert f"<li>{escape(note)}.</li>" in html
     assert "Boundary estimates and failures." in html
     return html
 
@@ -180,18 +200,29 @@ def test_normal_n1_variance_on_boundary_and_unbiased_undefined(tmp_path: Path) -
 
 
 def test_constant_samples_are_boundary(tmp_path: Path) -> None:
-    """sd 1e-20 is far below half an ulp of 0.1 (7e-18): every sample is constant, so sigma2-hat = 0.
+    """sd 1e-20 is far below half an ulp of 0.1 (7e-18): every float64 sample is constant, so sigma2-hat = 0.
 
     The mean of a constant sample of 0.1 is not exactly 0.1 in float64, which
     leaves a sum of squares of order 1e-34 unless constant rows are recognised.
+    (The simulation itself reduces standardised draws, so it sees the model's
+    spread, not the rounding: see the test below.)
     """
-    study, frames, summary = run(tmp_path, family="normal", params={"mu": 0.1, "sigma2": 1e-40},
+    study, frames, summary = run(tmp_path, data=True, family="normal", params={"mu": 0.1, "sigma2": 1e-40},
                                  sample_sizes=[2, 7])  # fmt: skip
     for n in (2, 7):
         assert (frames[n]["mle.sigma2"] == 0).all() and (frames[n]["unbiased.sigma2"] == 0).all()
     expected = {(e, p, n): (0, R) for n in (2, 7) for e, p in [("mle", "mu"), ("mle", "sigma2"),
                                                                ("unbiased", "sigma2")]}  # fmt: skip
     assert_counts_shown(tmp_path, study, summary, expected)
+
+
+def test_simulation_sees_the_model_not_the_rounding(tmp_path: Path) -> None:
+    """The simulate path reduces z = (x - mu)/sd, so a spread far below an ulp of mu
+    still gives sigma2-hat / sigma2 with its exact mean (n - 1)/n, within 4 MCSE."""
+    _, _, summary = run(tmp_path, family="normal", params={"mu": 0.1, "sigma2": 1e-40}, sample_sizes=[2, 7])
+    rows = summary[(summary["estimator"] == "mle") & (summary["parameter"] == "sigma2")]
+    assert (rows["n_boundary"] == 0).all()
+    assert (rows["z_mean"].abs() < Z_DISAGREE).all(), rows[["n", "mean", "exact_mean", "z_mean"]]
 
 
 @pytest.mark.parametrize(
