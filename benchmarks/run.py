@@ -37,15 +37,15 @@ def cpu_model() -> str:
 
 
 def hot_path_table(rows: list[dict]) -> str:
-    methods = ["loop", "raw", "package", "package 2 threads", "direct"]
+    methods = ["loop", "numpy loop", "raw", "package", "package 2 threads", "direct"]
     head = "| family | n | " + " | ".join(f"{m} ns/draw" for m in methods)
-    head += " | (c)/(b) package/raw | (a)/(c) loop/package | (c)/(d) package/direct | 1→2 threads speed-up |"
+    head += " | (c)/(b) package/raw | (a)/(c) loop/package | (a')/(c) numpy loop/package"
+    head += " | (c)/(d) package/direct | 1→2 threads speed-up |"
     lines = [head, "|" + "---|" * (head.count("|") - 1)]
     for r in rows:
         cells = [r["family"], str(r["n"]), *(f"{r[f'{m} ns/draw']:.2f}" for m in methods)]
-        cells += [
-            f"{r[k]:.2f}" for k in ("package/raw", "loop/package", "package/direct", "1 thread/2 threads")
-        ]
+        ratios = ("package/raw", "loop/package", "numpy loop/package", "package/direct", "1 thread/2 threads")
+        cells += [f"{r[k]:.2f}" for k in ratios]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 

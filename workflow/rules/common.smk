@@ -55,6 +55,18 @@ def simulate_threads(wildcards):
     )
 
 
+def simulate_priority(wildcards):
+    """Biggest chunks first: they hold up their scenario's summary the longest,
+    and a multi-threaded one only starts when enough cores are free at once.
+    Proportional to the draws (millions), because the scheduler maximises the
+    summed priority of the jobs it starts together."""
+    sc = STUDY.scenario(wildcards.scenario)
+    draws = (int(wildcards.stop) - int(wildcards.first)) * (
+        int(wildcards.n) if sc.sampler == "data" else 1
+    )
+    return draws // 10**6
+
+
 def figure_files(scenario):
     """Figure name -> file, for one scenario."""
     return {name: FIGURE.format(scenario=scenario, name=name) for name in FIGURES}

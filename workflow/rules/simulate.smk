@@ -6,6 +6,7 @@ rule simulate:
         "results/logs/simulate/{scenario}/n{n}/reps{first}-{stop}.log",
     benchmark:
         SIMULATE_BENCHMARK
+    priority: simulate_priority
     conda:
         "../envs/mlestudy.yaml"
     threads: simulate_threads
