@@ -61,8 +61,10 @@ def report(rows: list[dict], met: dict[str, bool], pipe: dict | None, rounds: in
         "## Simulate + fit against the random-number floor (one core unless stated)",
         "",
         f"R·n = {hot_path.DRAWS:,} draws per cell; every method once per round, {rounds} interleaved "
-        "rounds, median. (a) loop: one replication at a time with the Generator method and numpy "
-        f"(timed on {hot_path.LOOP_REPS:,} replications; its cost per draw does not depend on R). "
+        "rounds, median. (a) loop: one replication at a time through the family's own `sample` and "
+        f"`fit` (timed on {hot_path.API_LOOP_REPS:,} replications; its cost per draw does not depend "
+        "on R). (a') numpy loop: one replication at a time with one Generator call and one numpy "
+        f"reduction, nothing else ({hot_path.LOOP_REPS:,} replications). "
         "(b) raw: the same draws from the same block generators into a reused buffer, nothing else. "
         "(c) package: `simulate_columns(sampler='data')`. (d) direct: `sampler='sufficient'`. "
         "Stream creation is in (b), (c) and (d) alike.",
