@@ -12,7 +12,7 @@ bit-identical results.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
@@ -74,6 +74,10 @@ def iter_data(
             row += take
 
 
+Put = Callable[[int, dict[str, FloatArray]], None]
+"""Store statistics of consecutive rows, the first of which has the given index within a block."""
+
+
 def block_statistics(
     family: Family,
     theta: Theta,
@@ -83,28 +87,28 @@ def block_statistics(
     hi: int,
     sampler: str,
     scratch: FloatArray | None,
-) -> dict[str, FloatArray]:
+    put: Put,
+) -> None:
     """Statistics of rows ``lo..hi-1`` of one block, drawn from the block's ``rng``.
 
-    The data sampler draws rows 0..hi-1 in order (a prefix of the stream, so a
-    block cut short now and extended later gives the same first rows); the
-    sufficient sampler always draws the whole block for the same reason.
+    Each batch goes straight to ``put``.  The data sampler draws rows 0..hi-1
+    in order (a prefix of the stream, so a block cut short now and extended
+    later gives the same first rows); the sufficient sampler always draws the
+    whole block for the same reason.
     """
     if sampler == "sufficient":
         whole = family.sufficient_statistics(rng, theta, n, BLOCK_SIZE)
-        return {k: v[lo:hi] for k, v in whole.items()}
+        put(lo, {k: v[lo:hi] for k, v in whole.items()})
+        return
     assert scratch is not None
-    parts: dict[str, list[FloatArray]] = {}
     row = 0
     while row < hi:
         take = min(len(scratch), hi - row)
         stats = family.draw_statistics(rng, theta, scratch[:take])
         keep_from = max(lo - row, 0)
         if keep_from < take:
-            for key, value in stats.items():
-                parts.setdefault(key, []).append(value[keep_from:])
+            put(row + keep_from, {k: v[keep_from:] for k, v in stats.items()})
         row += take
-    return {k: v[0] if len(v) == 1 else np.concatenate(v) for k, v in parts.items()}
 
 
 def range_statistics(
@@ -122,29 +126,40 @@ def range_statistics(
     """Per-replication statistics for replications ``first..stop-1``.
 
     ``threads`` workers draw whole blocks concurrently (numpy releases the GIL
-    while drawing and reducing); each owns its scratch buffer, and blocks are
-    reassembled in order, so the result does not depend on ``threads``.
+    while drawing and reducing); each owns its scratch buffer and writes its
+    rows into their place, so the result does not depend on ``threads``.
     """
     if sampler not in SAMPLERS:
         raise ValueError(f"sampler must be one of {SAMPLERS}, not {sampler!r}")
     local = threading.local()
+    out: dict[str, FloatArray] = {}
+    lock = threading.Lock()
 
-    def one_block(block: int) -> dict[str, FloatArray]:
+    def one_block(block: int) -> None:
         scratch = getattr(local, "scratch", None)
         if scratch is None and sampler == "data":
             scratch = local.scratch = np.empty((rows_per_batch(n), n))
         base = block * BLOCK_SIZE
-        rng = block_rng(seed, scenario, n, block)
+
+        def put(row: int, stats: dict[str, FloatArray]) -> None:
+            with lock:  # the family's statistics are known once its first batch is in
+                for key, value in stats.items():
+                    out.setdefault(key, np.empty(stop - first, dtype=value.dtype))
+            at = base + row - first
+            for key, value in stats.items():
+                out[key][at : at + len(value)] = value
+
         lo, hi = max(first, base) - base, min(stop, base + BLOCK_SIZE) - base
-        return block_statistics(family, theta, rng, n, lo, hi, sampler, scratch)
+        block_statistics(family, theta, block_rng(seed, scenario, n, block), n, lo, hi, sampler, scratch, put)
 
     blocks = blocks_of(first, stop)
     if threads > 1 and len(blocks) > 1:
         with ThreadPoolExecutor(min(threads, len(blocks))) as pool:
-            parts = list(pool.map(one_block, blocks))
+            list(pool.map(one_block, blocks))
     else:
-        parts = [one_block(b) for b in blocks]
-    return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+        for b in blocks:
+            one_block(b)
+    return out
 
 
 def simulate_columns(
@@ -184,7 +199,7 @@ def simulate_columns(
         fit = fits[name]
         for p in family.estimator(name).parameters:
             columns[f"{name}.{p}"] = np.asarray(fit.values[p], dtype=np.float64)
-        columns[f"{name}.status"] = fit.status.astype(np.int8)
+        columns[f"{name}.status"] = np.asarray(fit.status, dtype=np.int8)
     return columns
 
 

@@ -160,11 +160,16 @@ class Estimate:
         if self.status.size == 0:
             self.status = np.zeros(reps, dtype=np.int8)
         # A non-finite value that the family did not explain is still counted.
+        # Fast path: a finite sum (one read, no temporary) proves every value
+        # finite; only a NaN, an infinity or an overflowing sum looks closer.
         for v in self.values.values():
-            bad = ~np.isfinite(v) & ~Status.failed(self.status)
-            self.status[bad] = Status.NONFINITE
-        failed = Status.failed(self.status)
-        if failed.any():
+            with np.errstate(over="ignore", invalid="ignore"):
+                if v.size and math.isfinite(np.add.reduce(v, axis=None)):
+                    continue
+            bad = ~np.isfinite(v)
+            self.status[bad & ~Status.failed(self.status)] = Status.NONFINITE
+        if self.status.size and self.status.max() >= Status.UNDEFINED:
+            failed = Status.failed(self.status)
             for k, v in self.values.items():
                 v = np.array(v, dtype=float, copy=True)
                 v[failed] = np.nan

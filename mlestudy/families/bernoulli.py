@@ -6,7 +6,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from .base import Estimate, EstimatorInfo, Family, FloatArray, Parameter, Status, Theta, row_sums
+from .base import Estimate, EstimatorInfo, Family, FloatArray, Parameter, Status, Theta
 
 
 class Bernoulli(Family):
@@ -30,10 +30,16 @@ class Bernoulli(Family):
     def draw_statistics(
         self, rng: np.random.Generator, theta: Theta, scratch: FloatArray
     ) -> dict[str, FloatArray]:
-        # Same uniforms as sample(); the 0/1 indicators overwrite them in place.
+        # Same uniforms as sample(); successes counted on 1-byte indicators
+        # (uint8 row sums cannot overflow below 256 columns) and kept as
+        # integers: estimate() divides them by n anyway.
         rng.random(out=scratch)
-        np.less(scratch, theta["p"], out=scratch, casting="unsafe")
-        return {"successes": row_sums(scratch)}
+        success = scratch < theta["p"]
+        if success.shape[1] < 256:
+            counts = np.einsum("ij->i", success.view(np.uint8))
+        else:
+            counts = np.count_nonzero(success, axis=1)
+        return {"successes": counts}
 
     def sufficient_statistics(
         self, rng: np.random.Generator, theta: Theta, n: int, reps: int
@@ -42,8 +48,9 @@ class Bernoulli(Family):
         return {"successes": rng.binomial(n, theta["p"], reps).astype(np.float64)}
 
     def estimate(self, stats: Mapping[str, FloatArray], n: int) -> dict[str, Estimate]:
-        p = stats["successes"] / n
-        status = np.where((p == 0) | (p == 1), Status.BOUNDARY, Status.OK).astype(np.int8)
+        k = stats["successes"]
+        p = k / n
+        status = np.where((k == 0) | (k == n), np.int8(Status.BOUNDARY), np.int8(Status.OK))
         return {"mle": Estimate({"p": p}, status)}
 
     def fisher_information(self, theta: Mapping[str, FloatArray | float]) -> FloatArray:

@@ -73,7 +73,7 @@ class Normal(Family):
     def estimate(self, stats: Mapping[str, FloatArray], n: int) -> dict[str, Estimate]:
         mean, ss = stats["mean"], stats["ss"]
         # sigma2-hat = 0 (n = 1, or a constant sample): the likelihood is unbounded.
-        boundary = np.where(ss == 0, Status.BOUNDARY, Status.OK).astype(np.int8)
+        boundary = np.where(ss == 0, np.int8(Status.BOUNDARY), np.int8(Status.OK))
         out = {"mle": Estimate({"mu": mean, "sigma2": ss / n}, boundary)}
         if n >= 2:
             out["unbiased"] = Estimate({"sigma2": ss / (n - 1)}, boundary.copy())

@@ -45,7 +45,7 @@ class Poisson(Family):
     def estimate(self, stats: Mapping[str, FloatArray], n: int) -> dict[str, Estimate]:
         rate = stats["total"] / n
         # An all-zero sample puts the MLE on the boundary rate = 0.
-        status = np.where(rate == 0, Status.BOUNDARY, Status.OK).astype(np.int8)
+        status = np.where(rate == 0, np.int8(Status.BOUNDARY), np.int8(Status.OK))
         return {"mle": Estimate({"rate": rate}, status)}
 
     def fisher_information(self, theta: Mapping[str, FloatArray | float]) -> FloatArray:
