@@ -58,7 +58,7 @@ def in_process_compute(workdir: Path) -> float:
     study = load(workdir / "config.yaml")
     out = workdir / "in-process"
     start = time.perf_counter()
-    tables, checks, figures = [], [], {}
+    tables, checks, figures, chunks = [], [], {}, []
     for sc in study.scenarios:
         files = {
             n: [out / f"{sc.name}-n{n}-{first}.parquet" for first, _ in sc.chunks()] for n in sc.sample_sizes
@@ -66,6 +66,7 @@ def in_process_compute(workdir: Path) -> float:
         for n in sc.sample_sizes:
             for path, (first, stop) in zip(files[n], sc.chunks(), strict=True):
                 jobs.simulate_job(sc.name, sc.simulation_params(), n, first, stop, path)
+                chunks.append(path)
         checks.append(out / "checks" / f"{sc.name}.csv")
         jobs.check_job(sc.name, sc.check_params(study.check_replications), checks[-1])
         tables.append(out / f"{sc.name}.csv")
@@ -74,6 +75,7 @@ def in_process_compute(workdir: Path) -> float:
         extremes = sorted({min(sc.sample_sizes), max(sc.sample_sizes)})
         jobs.figures_job(sc, tables[-1], [f for n in extremes for f in files[n]], figures[sc.name])
     jobs.concat_job(tables, out / "summary.csv")
+    jobs.manifest_job(study.raw, chunks, {}, out / "manifest.json")
     jobs.report_job(
         study.raw, out / "summary.csv", checks, figures, [], ROOT / "report/template.html.j2", out / "r.html"
     )

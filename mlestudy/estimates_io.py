@@ -37,12 +37,14 @@ def write_estimates(columns: Mapping[str, np.ndarray], path: str | Path, **meta:
 
 
 def arrow_array(values: np.ndarray) -> pa.Array:
-    """Zero-copy Arrow view of a 1-d numeric array (NaN stays a value, not a null).
+    """Zero-copy Arrow view of a 1-d native numeric array (NaN stays a value, not a null).
 
     ``pa.array`` would do the same but first imports pandas to rule out pandas
     types: 0.3 s of every simulation job, more than most of them compute.
     """
-    values = np.ascontiguousarray(values)
+    values = np.ascontiguousarray(values, dtype=values.dtype.newbyteorder("="))  # Arrow is native-endian
+    if values.dtype.kind not in "iuf":
+        return pa.array(values)  # e.g. bools, which Arrow packs into bits
     return pa.Array.from_buffers(pa.from_numpy_dtype(values.dtype), len(values), [None, pa.py_buffer(values)])
 
 

@@ -97,7 +97,8 @@ def chunk_entry(study: Study, path: str | Path, benchmark: str | Path | None = N
     """
     meta = read_meta(path)
     sc = study.scenario(meta["scenario"])
-    expected = {"family": sc.family, "params": sc.params, "seed": sc.seed}
+    expected = {"family": sc.family, "params": sc.params, "seed": sc.seed, "sampler": sc.sampler,
+                "block_size": BLOCK_SIZE}  # fmt: skip
     found = {k: meta.get(k) for k in expected}
     if found != expected:
         raise ValueError(f"{path} was simulated with {found}, but the config says {expected}")

@@ -22,7 +22,7 @@ from typing import Any
 
 from . import code_version
 from .manifest import file_sha256, load_manifest
-from .seeding import block_seed
+from .seeding import BLOCK_SIZE, block_seed
 
 
 @dataclass(frozen=True)
@@ -68,6 +68,13 @@ def check_seeds(entry: Mapping[str, Any]) -> None:
                 f"block {blk['block']} is recorded with SeedSequence(entropy={blk['entropy']}, "
                 f"spawn_key={tuple(blk['spawn_key'])}), but this code draws it from "
                 f"SeedSequence(entropy={seq.entropy}, spawn_key={seq.spawn_key})"
+            )
+        b = int(blk["block"])
+        bounds = (max(int(entry["first"]), b * BLOCK_SIZE), min(int(entry["stop"]), (b + 1) * BLOCK_SIZE))
+        if (int(blk["first"]), int(blk["stop"])) != bounds:
+            raise ValueError(
+                f"block {b} is recorded as replications {blk['first']}..{blk['stop']}, but this code's "
+                f"blocks of {BLOCK_SIZE:,} make it {bounds[0]}..{bounds[1]}"
             )
         covered.extend(range(int(blk["first"]), int(blk["stop"])))
     if covered != list(range(int(entry["first"]), int(entry["stop"]))):

@@ -36,13 +36,17 @@ DRAWS_PER_THREAD = 10**7
 """A job draws with one thread per this many draws (about 0.1-0.5 s of work)."""
 
 
+def draws(n: int, first: int, stop: int, sampler: str = "data") -> int:
+    """Random variates a job draws (about): what its run time scales with."""
+    return (stop - first) * (n if sampler == "data" else 1)
+
+
 def threads_for(n: int, first: int, stop: int, sampler: str = "data") -> int:
     """Threads worth giving a job: one per :data:`DRAWS_PER_THREAD`, at most one per block.
 
     Snakemake caps the request at ``--cores``; more threads never change a result.
     """
-    draws = (stop - first) * (n if sampler == "data" else 1)
-    return max(1, min(len(blocks_of(first, stop)), draws // DRAWS_PER_THREAD))
+    return max(1, min(len(blocks_of(first, stop)), draws(n, first, stop, sampler) // DRAWS_PER_THREAD))
 
 
 def rows_per_batch(n: int) -> int:
@@ -144,7 +148,8 @@ def range_statistics(
         def put(row: int, stats: dict[str, FloatArray]) -> None:
             with lock:  # the family's statistics are known once its first batch is in
                 for key, value in stats.items():
-                    out.setdefault(key, np.empty(stop - first, dtype=value.dtype))
+                    if key not in out:
+                        out[key] = np.empty(stop - first, dtype=value.dtype)
             at = base + row - first
             for key, value in stats.items():
                 out[key][at : at + len(value)] = value

@@ -81,3 +81,21 @@ def test_reproduce_refuses_seeds_it_would_not_draw(chunks: list[str], capsys: py
     assert "block 1 is recorded with" in capsys.readouterr().err
     assert main(["tampered.json", "results/estimates/waits/n4/reps9-10.parquet"]) == 2
     assert main(["tampered.json", chunks[1]]) == 0  # the other chunk is intact
+
+
+def test_reproduce_refuses_blocks_of_another_size(chunks: list[str], capsys: pytest.CaptureFixture) -> None:
+    """Blocks laid out with another block size are not this code's streams: exit 2, not a redo."""
+    manifest = build_manifest(validate(CONFIG), chunks)
+    manifest["chunks"][0]["blocks"][0]["stop"] -= 1
+    manifest["chunks"][0]["blocks"][1]["first"] -= 1
+    write_manifest(manifest, "resized.json")
+    assert main(["resized.json", chunks[0]]) == 2
+    assert f"blocks of {BLOCK_SIZE:,}" in capsys.readouterr().err
+
+
+def test_manifest_refuses_a_chunk_drawn_with_another_sampler(chunks: list[str]) -> None:
+    """The manifest describes the files as made: a chunk from the other sampler is an error."""
+    other = copy.deepcopy(CONFIG)
+    other["scenarios"][0]["sampler"] = "sufficient"
+    with pytest.raises(ValueError, match="sampler"):
+        build_manifest(validate(other), chunks)

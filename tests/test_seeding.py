@@ -174,3 +174,24 @@ def test_blocks_of():
     assert list(blocks_of(B - 1, B)) == [0]
     assert list(blocks_of(B, 3 * B)) == [1, 2]
     assert list(blocks_of(B + B // 2, 2 * B + B // 2)) == [1, 2]
+
+
+def test_poisson_totals_do_not_wrap_round():
+    """Counts near numpy's limit sum in float64: an int64 total would wrap to a negative rate."""
+    fam = get_family("poisson")
+    stats = fam.draw_statistics(np.random.default_rng(1), {"rate": 1e18}, np.empty((3, 10)))
+    np.testing.assert_allclose(stats["total"], 1e19, rtol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "values",
+    [np.array([True, False, True, True, False, False, False, True, True]), np.array([1.5, 2.5, np.nan], ">f8"),
+     np.arange(5, dtype=np.int8), np.array([0.5, np.nan, np.inf])],
+    ids=["bool", "big-endian", "int8", "float64"],
+)  # fmt: skip
+def test_arrow_arrays_round_trip(values):
+    """The zero-copy Arrow path keeps values exactly; types it cannot view are converted."""
+    from mlestudy.estimates_io import arrow_array
+
+    back = arrow_array(values).to_numpy(zero_copy_only=False)
+    np.testing.assert_array_equal(back, values)

@@ -32,9 +32,10 @@ class Poisson(Family):
     def draw_statistics(
         self, rng: np.random.Generator, theta: Theta, scratch: FloatArray
     ) -> dict[str, FloatArray]:
-        # Integer counts summed exactly in int64 (numpy's poisson has no out=).
+        # numpy's poisson has no out=; the counts are summed in float64, as
+        # statistics() does, because an int64 sum wraps round for n * rate > 9.2e18.
         counts = rng.poisson(theta["rate"], scratch.shape)
-        return {"total": counts.sum(axis=1).astype(np.float64)}
+        return {"total": np.add.reduce(counts, axis=1, dtype=np.float64)}
 
     def sufficient_statistics(
         self, rng: np.random.Generator, theta: Theta, n: int, reps: int

@@ -6,7 +6,7 @@ from mlestudy.config import ConfigError, validate
 from mlestudy import code_version
 from mlestudy.outputs import FIGURES
 from mlestudy.jobs import scenario_params
-from mlestudy.simulate import threads_for
+from mlestudy.simulate import draws, threads_for
 
 try:
     STUDY = validate(config)
@@ -60,11 +60,11 @@ def simulate_priority(wildcards):
     and a multi-threaded one only starts when enough cores are free at once.
     Proportional to the draws (millions), because the scheduler maximises the
     summed priority of the jobs it starts together."""
-    sc = STUDY.scenario(wildcards.scenario)
-    draws = (int(wildcards.stop) - int(wildcards.first)) * (
-        int(wildcards.n) if sc.sampler == "data" else 1
+    sampler = STUDY.scenario(wildcards.scenario).sampler
+    return (
+        draws(int(wildcards.n), int(wildcards.first), int(wildcards.stop), sampler)
+        // 10**6
     )
-    return draws // 10**6
 
 
 def figure_files(scenario):
