@@ -32,10 +32,11 @@ import math
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from enum import IntEnum
 
 import numpy as np
 from numpy.typing import NDArray
+
+from ..status import Status
 
 FloatArray = NDArray[np.float64]
 Theta = Mapping[str, float]
@@ -48,28 +49,6 @@ def row_sums(x: FloatArray) -> FloatArray:
     einsum's row reduction does not.  Deterministic (no BLAS threads).
     """
     return np.einsum("ij->i", x)
-
-
-class Status(IntEnum):
-    """Per-replication outcome of an estimator.
-
-    ``OK`` and ``BOUNDARY`` carry a finite estimate and enter the performance
-    measures; ``BOUNDARY`` (e.g. p-hat = 0) is counted separately because the
-    estimate sits on the edge of the parameter space, where Wald intervals and
-    the Fisher information break down.  Everything from ``UNDEFINED`` upward has
-    no usable estimate (NaN) and is counted in ``n_failed``.
-    """
-
-    OK = 0
-    BOUNDARY = 1
-    UNDEFINED = 2
-    NONFINITE = 3
-    NOT_CONVERGED = 4
-
-    @classmethod
-    def failed(cls, status: NDArray[np.int8]) -> NDArray[np.bool_]:
-        """Mask of replications without a usable estimate."""
-        return status >= cls.UNDEFINED
 
 
 @dataclass(frozen=True)
