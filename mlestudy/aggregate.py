@@ -1,7 +1,13 @@
-"""From per-replication estimates to the tidy summary table of one scenario."""
+"""From per-replication fits to the tidy summary table of one scenario.
+
+One row per (estimator, flat parameter, n).  Every estimator brings its own
+per-replication standard errors (the Wald intervals use them as they are) and
+its own theory; the model brings the Cramér–Rao bound of a size-n sample.
+"""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
@@ -10,18 +16,24 @@ import pandas as pd
 
 from .config import Scenario
 from .estimates_io import read_estimates
-from .families import Family, Status
-from .performance import performance, wald_covered
+from .models.base import block_of
+from .performance import mean_with_mcse, performance, wald_covered
+from .status import NO_ESTIMATE, Status
+from .theory.coverage import coverage_z
 
 SUMMARY_COLUMNS = [
     "scenario",
     "family",
     "estimator",
     "parameter",
+    "block",
+    "index",
     "n",
     "replications",
     "n_failed",
     "n_boundary",
+    "n_separated",
+    "n_not_converged",
     "true_value",
     "mean",
     "bias",
@@ -33,78 +45,46 @@ SUMMARY_COLUMNS = [
     "variance_mcse_normal",
     "mse",
     "mse_mcse",
+    "block_mse",
+    "block_mse_mcse",
     "crlb",
     "efficiency",
     "efficiency_mcse",
+    "cond_crlb",
+    "cond_crlb_mcse",
     "exact_mean",
     "exact_variance",
     "z_mean",
     "z_variance",
     "coverage",
     "coverage_mcse",
+    "exact_coverage",
+    "z_coverage",
     "ci_level",
     "finite_moments",
 ]
-
-
-def _full_theta(family: Family, frame: pd.DataFrame, estimator: str, truth: Mapping[str, float]):
-    """Estimates of every parameter for the Wald standard error.
-
-    An estimator that targets only some parameters (the unbiased variance)
-    borrows the others from the MLE.
-    """
-    theta = {}
-    for p in family.parameter_names:
-        for name in (estimator, "mle"):
-            column = f"{name}.{p}"
-            if column in frame:
-                theta[p] = frame[column].to_numpy()
-                break
-        else:
-            theta[p] = np.full(len(frame), truth[p])
-    return theta
-
-
-def inverse_information(family: Family, theta: Mapping[str, np.ndarray]) -> np.ndarray:
-    """Per-replication inverse Fisher information, NaN where it is singular.
-
-    A fit far in the tail (a gamma rate of 1e200 from data that underflowed)
-    can make one replication's information matrix singular in float64, and
-    ``numpy.linalg.inv`` then fails the whole batch.  Those replications get NaN
-    (no Wald interval, so not covered); the rest are exact.
-    """
-    with np.errstate(all="ignore"):
-        try:
-            return family.inverse_fisher_information(theta)
-        except np.linalg.LinAlgError:
-            info = family.fisher_information(theta)
-    out = np.full(info.shape, np.nan)
-    for i in np.ndindex(info.shape[:-2]):
-        try:
-            out[i] = np.linalg.inv(info[i])
-        except np.linalg.LinAlgError:
-            pass
-    return out
+"""Columns of ``summary.csv``, documented in the README."""
 
 
 def summarise_sample_size(scenario: Scenario, frame: pd.DataFrame, n: int) -> list[dict]:
     """Summary rows of every (estimator, parameter) at one sample size."""
-    family = scenario.family_obj
-    crlb = family.crlb(scenario.params, n)
+    model = scenario.model
+    crlb = model.crlb(n)
     rows = []
-    for estimator in scenario.estimators:
-        status = frame[f"{estimator}.status"].to_numpy()
-        ok = ~Status.failed(status)
-        theta_hat = _full_theta(family, frame, estimator, scenario.params)
-        inv_info = inverse_information(family, theta_hat)
-        for parameter in family.estimator(estimator).parameters:
-            j = family.parameter_names.index(parameter)
-            values = frame[f"{estimator}.{parameter}"].to_numpy()
-            truth = scenario.params[parameter]
-            se = np.sqrt(inv_info[:, j, j] / n)
+    for name in scenario.estimators:
+        estimator = model.estimators[name]
+        status = frame[f"{name}.status"].to_numpy()
+        ok = Status.usable(status)
+        targets = estimator.parameters(model)
+        block_mse = _block_mse(model, estimator, frame, name, targets, ok, n)
+        for parameter in targets:
+            values = frame[f"{name}.{parameter}"].to_numpy()
+            se = frame[f"{name}.se.{parameter}"].to_numpy()
+            truth = model.theta[parameter]
             covered = wald_covered(values[ok], se[ok], truth, scenario.ci_level)
-            exact_mean, exact_variance = family.exact_moments(estimator, parameter, scenario.params, n)
-            moments = family.finite_moments(estimator, parameter, n)
+            exact_mean, exact_variance = estimator.exact_moments(model, parameter, n)
+            exact_coverage = estimator.exact_coverage(model, parameter, n, scenario.ci_level)
+            moments = estimator.finite_moments(model, parameter, n)
             perf = performance(
                 values[ok],
                 truth,
@@ -115,32 +95,84 @@ def summarise_sample_size(scenario: Scenario, frame: pd.DataFrame, n: int) -> li
                 finite_moments=moments,
                 covered=covered,
             )
+            bound_column = f"bound.{parameter}"
+            cond, cond_mcse = (
+                mean_with_mcse(frame[bound_column].to_numpy()[ok])
+                if bound_column in frame
+                else (crlb[parameter], 0.0)
+            )
+            block, index = block_of(parameter)
             rows.append(
                 {
                     "scenario": scenario.name,
-                    "family": family.name,
-                    "estimator": estimator,
+                    "family": scenario.family,
+                    "estimator": name,
                     "parameter": parameter,
+                    "block": block,
+                    "index": index,
                     "n": n,
                     "n_boundary": int((status == Status.BOUNDARY).sum()),
+                    "n_separated": int(np.isin(status, list(NO_ESTIMATE)).sum()),
+                    "n_not_converged": int((status == Status.NOT_CONVERGED).sum()),
                     "true_value": truth,
                     "ci_level": scenario.ci_level,
                     "finite_moments": moments,
+                    "block_mse": block_mse[block_of(parameter)[0]][0],
+                    "block_mse_mcse": block_mse[block_of(parameter)[0]][1],
+                    "cond_crlb": cond,
+                    "cond_crlb_mcse": cond_mcse,
+                    "exact_coverage": exact_coverage,
+                    "z_coverage": coverage_z(perf.coverage, exact_coverage, len(covered)),
                     **perf.as_dict(),
                 }
             )
     return rows
 
 
+def _block_mse(model, estimator, frame, name, targets, ok, n) -> dict[str, tuple[float, float]]:
+    """Total MSE of each block (sum over its elements) with its MCSE, from per-replication sums.
+
+    The elements of a block are estimated from the same data, so their errors
+    are correlated: the MCSE comes from the per-replication total, not from
+    adding the elements' MCSEs.  NaN where an element's variance (or, for the
+    MCSE, its fourth moment) does not exist.
+    """
+    out = {}
+    for block in model.blocks:
+        names = [p for p in block.flat_names if p in targets]
+        if not names:
+            continue
+        moments = min(estimator.finite_moments(model, p, n) for p in names)
+        err2 = sum((frame[f"{name}.{p}"].to_numpy()[ok] - model.theta[p]) ** 2 for p in names)
+        mean, mcse = mean_with_mcse(err2) if moments >= 2 else (math.nan, math.nan)
+        out[block.name] = (mean, mcse if moments >= 4 else math.nan)
+    return out
+
+
+def _summarise_n(scenario: Scenario, files: Iterable[str | Path], n: int) -> list[dict]:
+    frame = read_estimates(files)
+    if not np.array_equal(frame["replication"].to_numpy(), np.arange(scenario.replications)):
+        raise ValueError(f"n={n}: the estimate files do not hold replications 0..{scenario.replications - 1}")
+    return summarise_sample_size(scenario, frame, n)
+
+
 def summarise_scenario(scenario: Scenario, files_by_n: Mapping[int, Iterable[str | Path]]) -> pd.DataFrame:
-    """The summary table of one scenario, one row per (estimator, parameter, n)."""
+    """The summary table of one scenario, one row per (estimator, parameter, n).
+
+    BLAS runs on one thread here: a multi-threaded dot product sums in another
+    order, and the summary must not depend on the machine's thread count.
+    """
+    from threadpoolctl import threadpool_limits
+
     rows: list[dict] = []
-    for n in sorted(files_by_n):
-        frame = read_estimates(files_by_n[n])
-        if not np.array_equal(frame["replication"].to_numpy(), np.arange(scenario.replications)):
-            raise ValueError(
-                f"n={n}: the estimate files do not hold replications 0..{scenario.replications - 1}"
-            )
-        rows.extend(summarise_sample_size(scenario, frame, n))
+    with threadpool_limits(1, user_api="blas"):
+        for n in sorted(files_by_n):
+            rows.extend(_summarise_n(scenario, files_by_n[n], n))
     out = pd.DataFrame(rows)[SUMMARY_COLUMNS]
-    return out.sort_values(["estimator", "parameter", "n"], ignore_index=True)
+    # Estimator, block name, element index (numerically: beta[2] before beta[10]), n.
+    index_key = out["index"].map(lambda i: tuple(int(k) for k in i.split(",")) if i else ())
+    order = sorted(
+        range(len(out)),
+        key=lambda r: (out.at[r, "estimator"], out.at[r, "block"], index_key[r], out.at[r, "n"]),
+    )
+    return out.iloc[order].reset_index(drop=True)

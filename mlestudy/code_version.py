@@ -13,7 +13,16 @@ from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent
 
-SIMULATION = ("families/base.py", "simulate.py", "seeding.py", "estimates_io.py", "atomic.py")
+SIMULATION = (
+    "families/base.py",
+    "models/base.py",
+    "models/scalar.py",
+    "status.py",
+    "simulate.py",
+    "seeding.py",
+    "estimates_io.py",
+    "atomic.py",
+)
 SUMMARY = (*SIMULATION, "performance.py", "aggregate.py", "config.py")
 CHECK = (*SIMULATION, "numerical.py")
 FIGURES = (*SUMMARY, "figures.py", "outputs.py")
@@ -34,12 +43,23 @@ def code_hash(files: tuple[str, ...], family: str | None = None) -> str:
     A family registered from outside the package has no file here; its
     distribution's version stands in for its code.
     """
-    extra = ()
+    extra: tuple[str, ...] = ()
     if family is not None:
-        from .families import registry
-
-        module = type(registry()[family]).__module__
-        path = PACKAGE / (module.removeprefix("mlestudy.").replace(".", "/") + ".py")
-        if module.startswith("mlestudy.") and path.exists():
-            extra = (str(path.relative_to(PACKAGE)),)
+        extra = model_files(family)
     return _digest(tuple(files) + extra)
+
+
+def model_files(family: str) -> tuple[str, ...]:
+    """Package files that define a model type: its own module and, for a family, the family's."""
+    from .models import get_model_type
+
+    kind = get_model_type(family)
+    modules = {kind.__module__}
+    if hasattr(kind, "family"):  # an i.i.d. family bound by ScalarModel
+        modules.add(type(kind.family).__module__)
+    out = []
+    for module in sorted(m for m in modules if m.startswith("mlestudy.")):
+        path = PACKAGE / (module.removeprefix("mlestudy.").replace(".", "/") + ".py")
+        if path.exists():
+            out.append(str(path.relative_to(PACKAGE)))
+    return tuple(out)

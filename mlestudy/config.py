@@ -20,7 +20,8 @@ import jsonschema
 import numpy as np
 import yaml
 
-from .families import Family, registry
+from .models import Model, get_model_type, model_types
+from .seeding import design_seed
 
 SCHEMA_PATH = Path(__file__).resolve().parents[1] / "workflow" / "schemas" / "config.schema.yaml"
 DEFAULT_CHUNK_SIZE = 100_000
@@ -54,11 +55,12 @@ class ConfigError(ValueError):
 
 @dataclass(frozen=True)
 class Scenario:
-    """One validated scenario: a family at one parameter value, over sample sizes."""
+    """One validated scenario: a model at one parameter value and design, over sample sizes."""
 
     name: str
     family: str
-    params: dict[str, float]
+    params: dict[str, Any]
+    """As written in the config, numbers as floats: a scalar, a list or a list of lists per block."""
     sample_sizes: tuple[int, ...]
     replications: int
     estimators: tuple[str, ...]
@@ -67,10 +69,31 @@ class Scenario:
     seed: int
     description: str = ""
     sampler: str = "data"
+    design: dict[str, Any] = field(default_factory=dict)
+
+    @cached_property
+    def model(self) -> Model:
+        """The model bound to this scenario's parameters and design."""
+        return get_model_type(self.family)(self.params, self.design, design_seed(self.seed, self.name))
 
     @property
-    def family_obj(self) -> Family:
-        return registry()[self.family]
+    def theta(self) -> dict[str, float]:
+        """The true value of every flat parameter (``beta[0]``, ..., ``sigma2``)."""
+        return self.model.theta
+
+    def identity(self) -> dict[str, Any]:
+        """What the scenario's random numbers and estimates are a function of, besides n.
+
+        The one definition used by the simulate rule's re-run trigger, the chunk
+        files' metadata, the aggregate step's check and the manifest.
+        """
+        return {
+            "family": self.family,
+            "params": self.params,
+            "design": self.design,
+            "seed": self.seed,
+            "sampler": self.sampler,
+        }
 
     def chunks(self) -> list[tuple[int, int]]:
         """Replication ranges ``(first, stop)`` of the simulation jobs.
@@ -88,13 +111,7 @@ class Scenario:
         scenario's data-generating settings: editing one scenario re-runs that
         scenario only.
         """
-        return {
-            "family": self.family,
-            "params": dict(self.params),
-            "seed": self.seed,
-            "estimators": sorted(self.estimators),  # order is cosmetic: no re-run
-            "sampler": self.sampler,
-        }
+        return {**self.identity(), "estimators": sorted(self.estimators)}  # order is cosmetic: no re-run
 
     def check_params(self, replications: int) -> dict[str, Any]:
         """What the closed-form check depends on: data settings and sizes.
@@ -153,7 +170,19 @@ _TYPE_WORDS = {
     "integer": "an integer",
     "number": "a number",
     "string": "a string",
+    "boolean": "true or false",
 }
+
+
+def _describe(schema: Mapping[str, Any], plural: bool = False) -> str:
+    """'a number', 'a list of numbers', 'a list of lists of numbers': a schema in words."""
+    if schema.get("type") == "array":
+        inner = _describe(schema.get("items", {}), plural=True)
+        return f"{'lists' if plural else 'a list'} of {inner}"
+    if "enum" in schema:
+        return ("values from " if plural else "one of ") + ", ".join(map(repr, schema["enum"]))
+    word = {"number": "number", "integer": "integer", "string": "string"}.get(schema.get("type", ""), "value")
+    return f"{word}s" if plural else f"a {word}"
 
 
 def _schema_problem(config: Mapping[str, Any], error: jsonschema.ValidationError) -> str:
@@ -172,9 +201,13 @@ def _schema_problem(config: Mapping[str, Any], error: jsonschema.ValidationError
             f"{where}: unknown key {prefix}{key!r}; allowed keys: {', '.join(allowed)}" for key in extra
         )
     value = error.instance
+    if v == "anyOf":
+        options = [_describe(option) for option in s]
+        s = ", ".join(options[:-1]) + " or " + options[-1]
     allowed = {
         "type": f"must be {_TYPE_WORDS.get(s, f'of type {s}') if isinstance(s, str) else f'of type {s}'}",
         "enum": f"must be one of {', '.join(map(repr, s)) if isinstance(s, list) else s}",
+        "anyOf": f"must be {s}",
         "minimum": f"must be >= {s}",
         "maximum": f"must be <= {s}",
         "exclusiveMinimum": f"must be > {s}",
@@ -191,45 +224,50 @@ def _schema_problem(config: Mapping[str, Any], error: jsonschema.ValidationError
 
 def _family_problems(i: int, sc: Mapping[str, Any], config: Mapping[str, Any]) -> list[str]:
     where = _where(config, ["scenarios", i])
-    families = registry()
-    if sc["family"] not in families:
-        return [
-            f"{where}: key 'family' = {sc['family']!r} is not a known family; known: {', '.join(families)}"
-        ]
-    fam = families[sc["family"]]
-    problems = []
-    given = sc["params"]
-    for p in fam.parameters:
-        if p.name not in given:
-            problems.append(
-                f"{where}: key 'params.{p.name}' is missing; family {fam.name!r} needs params {', '.join(fam.parameter_names)}"
-            )
-        elif not p.contains(float(given[p.name])):
-            problems.append(
-                f"{where}: key 'params.{p.name}' = {given[p.name]!r} is not allowed; {p.name} must be {p.allowed()}"
-            )
-    for extra in sorted(set(given) - set(fam.parameter_names)):
-        problems.append(
-            f"{where}: key 'params.{extra}' is not a parameter of family {fam.name!r}; its params are {', '.join(fam.parameter_names)}"
-        )
-    problems.extend(_size_problems(where, sc, fam))
-    if sc.get("sampler") == "sufficient" and not fam.has_sufficient_sampler:
-        problems.append(
-            f"{where}: key 'sampler' = 'sufficient' is not available for family {fam.name!r}, whose MLE "
-            "is not a function of a statistic with a known distribution; use 'data'"
-        )
-    if not problems:
-        problems.extend(_numeric_problems(where, sc, fam))
-    known = [e.name for e in fam.estimators]
+    types = model_types()
+    if sc["family"] not in types:
+        return [f"{where}: key 'family' = {sc['family']!r} is not a known family; known: {', '.join(types)}"]
+    kind = types[sc["family"]]
+    problems = [f"{where}: {p}" for p in kind.check_config(sc["params"], sc.get("design", {}))]
+    known = kind.estimator_names()
     for e in sc.get("estimators", []):
         if e not in known:
             problems.append(
-                f"{where}: key 'estimators' has {e!r}, which family {fam.name!r} does not offer; available: {', '.join(known)}"
+                f"{where}: key 'estimators' has {e!r}, which family {kind.name!r} does not offer; available: {', '.join(known)}"
             )
+    if problems:
+        return problems
+    model = kind(
+        _float_params(sc["params"]), sc.get("design", {}), design_seed(int(config["seed"]), sc["name"])
+    )
+    smallest = model.min_sample_size()
+    too_small = [n for n in sc["sample_sizes"] if n < smallest]
+    if too_small:
+        problems.append(
+            f"{where}: key 'sample_sizes' has n = {too_small[0]}, which is not allowed; family "
+            f"{kind.name!r} with these params needs every n >= {smallest}"
+        )
+    problems.extend(_size_problems(where, sc, model))
+    if sc.get("sampler") == "sufficient" and not model.has_sufficient_sampler:
+        problems.append(
+            f"{where}: key 'sampler' = 'sufficient' is not available for family {kind.name!r}, whose MLE "
+            "is not a function of a statistic with a known distribution; use 'data'"
+        )
+    if not problems:
+        problems.extend(_numeric_problems(where, sc, model))
     return problems
 
 
-def _size_problems(where: str, sc: Mapping[str, Any], fam: Family) -> list[str]:
+def _float_params(params: Mapping[str, Any]) -> dict[str, Any]:
+    """Every number as a float, keeping lists (and lists of lists) as they are."""
+
+    def conv(v: Any) -> Any:
+        return [conv(x) for x in v] if isinstance(v, list) else float(v)
+
+    return {k: conv(v) for k, v in params.items()}
+
+
+def _size_problems(where: str, sc: Mapping[str, Any], model: Model) -> list[str]:
     """Sizes that would exhaust memory inside a job, caught before any job runs."""
     problems = []
     too_big = [n for n in sc["sample_sizes"] if n > MAX_SAMPLE_SIZE]
@@ -238,7 +276,7 @@ def _size_problems(where: str, sc: Mapping[str, Any], fam: Family) -> list[str]:
             f"{where}: key 'sample_sizes' has n = {too_big[0]:,}; at most {MAX_SAMPLE_SIZE:,} is allowed "
             "(one replication's data is held in memory at once)"
         )
-    columns = sum(len(e.parameters) + 1 for e in fam.estimators) + 1
+    columns = sum(2 * len(e.parameters(model)) + 1 for e in model.estimators.values()) + 1
     need = sc["replications"] * columns * BYTES_PER_VALUE_SUMMARISED
     have = physical_memory() // 2
     if need > have:
@@ -262,17 +300,15 @@ def _computed(compute: Callable[..., Any], *args: Any) -> Any:
         return f"{type(exc).__name__}: {exc}"
 
 
-def _theory_problem(fam: Family, params: dict[str, float], name: str, n: int) -> str | None:
+def _theory_problem(model: Model, name: str, n: int) -> str | None:
     """Why parameter ``name``'s theory at ``n`` is beyond float64, or None."""
     lo, hi = CRLB_RANGE
-    bound = _computed(fam.crlb, params, n)
+    bound = _computed(model.crlb, n)
     if not isinstance(bound, str):
         bound = bound[name]
         if lo <= bound <= hi:
-            for e in fam.estimators:
-                moments = (
-                    _computed(fam.exact_moments, e.name, name, params, n) if name in e.parameters else ()
-                )
+            for e in model.estimators.values():
+                moments = _computed(e.exact_moments, model, name, n) if name in e.parameters(model) else ()
                 if isinstance(moments, str) or np.isinf(moments).any():
                     return f"the exact moments of {e.name} {name} overflow float64 (its Cramér–Rao bound is {bound:.3g})"
             return None
@@ -280,28 +316,29 @@ def _theory_problem(fam: Family, params: dict[str, float], name: str, n: int) ->
     return f"the Cramér–Rao bound of {name} {shown}, and it must lie between {lo:g} and {hi:g} at every sample size (float64 range)"
 
 
-def _numeric_problems(where: str, sc: Mapping[str, Any], fam: Family) -> list[str]:
+def _numeric_problems(where: str, sc: Mapping[str, Any], model: Model) -> list[str]:
     """Parameters that are in range but that no job could compute with in float64.
 
-    The family's sampler must accept them (numpy's Poisson sampler refuses a
+    The model's sampler must accept them (numpy's Poisson sampler refuses a
     rate above about 9.2e18), and at every sample size the Cramér–Rao bounds
     must lie in :data:`CRLB_RANGE` and the exact moments must be finite.
     """
-    params = {k: float(v) for k, v in sc["params"].items()}
     shown = f"{where}: key 'params' = {dict(sc['params'])!r} is not allowed"
-    refused = _computed(fam.sample, np.random.default_rng(0), params, (1, 1))
+    smallest = min(sc["sample_sizes"])
+    streams = {s: np.random.default_rng(i) for i, s in enumerate(model.streams)}
+    refused = _computed(model.sample, streams, smallest, 1)
     if isinstance(refused, str):
-        return [f"{shown}; the {fam.name} sampler refuses it ({refused})"]
+        return [f"{shown}; the {model.name} sampler refuses it ({refused})"]
     if sc.get("sampler") == "sufficient":
         # The statistic's law has its own limits (Poisson(n * rate) at the largest n).
         largest = max(sc["sample_sizes"])
-        refused = _computed(fam.sufficient_statistics, np.random.default_rng(0), params, largest, 1)
+        refused = _computed(model.draw_sufficient, streams, largest, 1)
         if isinstance(refused, str):
             return [f"{shown}; the sufficient-statistic sampler refuses it at n = {largest} ({refused})"]
     problems = []
-    for name in fam.parameter_names:
+    for name in model.parameter_names:
         for n in sorted(set(sc["sample_sizes"])):
-            problem = _theory_problem(fam, params, name, n)
+            problem = _theory_problem(model, name, n)
             if problem:
                 problems.append(f"{shown}; at n = {n} {problem}")
                 break
@@ -347,20 +384,21 @@ def _build(config: Mapping[str, Any]) -> Study:
     level = float(config.get("ci_level", DEFAULT_CI_LEVEL))
     scenarios = []
     for sc in config["scenarios"]:
-        fam = registry()[sc["family"]]
+        kind = get_model_type(sc["family"])
         scenarios.append(
             Scenario(
                 name=sc["name"],
-                family=fam.name,
-                params={p: float(sc["params"][p]) for p in fam.parameter_names},
+                family=kind.name,
+                params=_float_params(sc["params"]),
                 sample_sizes=tuple(sorted(int(n) for n in sc["sample_sizes"])),
                 replications=int(sc["replications"]),
-                estimators=tuple(sc.get("estimators", [e.name for e in fam.estimators])),
+                estimators=tuple(sc.get("estimators", kind.estimator_names())),
                 chunk_size=int(sc.get("chunk_size", chunk)),
                 ci_level=float(sc.get("ci_level", level)),
                 seed=seed,
                 description=sc.get("description", ""),
                 sampler=sc.get("sampler", "data"),
+                design=dict(sc.get("design", {})),
             )
         )
     return Study(

@@ -1,14 +1,18 @@
-"""Figures of one scenario, one concept each.
+"""Figures of one scenario: one panel per parameter *block*, never one per coefficient.
 
-Every figure draws the simulation (points with +/- 2 MCSE bars) next to the
-exact finite-sample theory (lines), so the reader sees at once whether they
-agree.  Parameters are facets; estimators are colours.
+Every figure draws the simulation (points with +/- 2 MCSE bars) next to theory
+(lines), so the reader sees at once whether they agree.  A scalar block (p,
+sigma2) is drawn on its own scale; a vector block (beta) is drawn in
+dimensionless measures on one shared axis -- bias in units of the bound's
+standard deviation, variance and MSE over the Cramér–Rao bound -- with one
+colour per coefficient, so ten coefficients still make one readable panel.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from functools import cache
 from pathlib import Path
 
 import matplotlib
@@ -22,122 +26,198 @@ from scipy import stats  # noqa: E402
 
 from .atomic import write_atomic  # noqa: E402
 from .config import Scenario  # noqa: E402
+from .models.base import Model  # noqa: E402
 
-PALETTE = dict(zip(("mle", "unbiased"), sns.color_palette("colorblind", 2), strict=True))
+ESTIMATOR_COLOURS = sns.color_palette("colorblind", 8)
+MARKERS = ("o", "s", "^", "D", "v", "P")
+LINESTYLES = ("-", "--", ":", "-.")
 
-
-def _colour(estimator: str):
-    return PALETTE.get(estimator, "grey")
+MEASURES = {
+    # what: (column, mcse column, y label for a scalar block, y label for a vector block)
+    "bias": ("bias", "bias_mcse", "bias  (mean − true value)", "bias / √CRLB"),
+    "variance": ("variance", "variance_mcse", "variance of the estimator", "variance / CRLB"),
+    "efficiency": (
+        "efficiency",
+        "efficiency_mcse",
+        "efficiency  CRLB / variance",
+        "efficiency  CRLB / variance",
+    ),
+    "mse": ("mse", "mse_mcse", "mean squared error", "MSE / CRLB"),
+    "coverage": (
+        "coverage",
+        "coverage_mcse",
+        "coverage of the Wald interval",
+        "coverage of the Wald interval",
+    ),
+}
 
 
 def _grid(scenario: Scenario) -> np.ndarray:
-    """Integer sample sizes spanning the study, for the exact-theory curves."""
+    """Integer sample sizes spanning the study, for the theory curves."""
     lo, hi = min(scenario.sample_sizes), max(scenario.sample_sizes)
-    return np.unique(np.geomspace(lo, hi, 200).round().astype(int))
+    return np.unique(np.geomspace(lo, hi, 120).round().astype(int))
 
 
-def _exact_curve(
-    scenario: Scenario, estimator: str, parameter: str, what: str
-) -> tuple[np.ndarray, np.ndarray]:
-    fam = scenario.family_obj
-    ns = _grid(scenario)
-    values = []
-    for n in ns:
-        mean, var = fam.exact_moments(estimator, parameter, scenario.params, int(n))
-        truth = scenario.params[parameter]
-        crlb = fam.crlb(scenario.params, int(n))[parameter]
-        efficiency = crlb / var if var > 0 else math.nan  # var = 0: sigma2-hat at n = 1
-        values.append(
-            {
-                "bias": mean - truth,
-                "variance": var,
-                "efficiency": efficiency,
-                "mse": var + (mean - truth) ** 2,
-            }[what]
-        )
-    return ns, np.asarray(values, dtype=float)
+@cache
+def _crlb(model: Model, n: int) -> dict[str, float]:
+    return model.crlb(n)
 
 
-def _facets(summary: pd.DataFrame, sharey: bool = False):
-    params = list(dict.fromkeys(summary["parameter"]))
-    fig, axes = plt.subplots(
-        1,
-        len(params),
-        figsize=(5.2 * len(params) + 1.0, 4.4),
-        squeeze=False,
-        sharey=sharey,
-        layout="constrained",
-    )
-    return fig, dict(zip(params, axes[0], strict=True))
+def _theory(scenario: Scenario, estimator: str, parameter: str, what: str, ns: np.ndarray) -> np.ndarray:
+    """Exact theory of one measure at every n of ``ns`` (NaN where there is none)."""
+    model = scenario.model
+    est = model.estimators[estimator]
+    truth = model.theta[parameter]
+    out = []
+    with np.errstate(all="ignore"):
+        for n in map(int, ns):
+            if what == "coverage":
+                out.append(est.exact_coverage(model, parameter, n, scenario.ci_level))
+                continue
+            mean, var = est.exact_moments(model, parameter, n)
+            crlb = _crlb(model, n)[parameter]
+            bias = mean - truth
+            out.append(
+                {
+                    "bias": bias,
+                    "variance": var,
+                    "efficiency": crlb / var if var > 0 else math.nan,  # var = 0: sigma2-hat at n = 1
+                    "mse": var + bias**2,
+                }[what]
+            )
+    return np.asarray(out, dtype=float)
 
 
-def _points(ax, rows: pd.DataFrame, y: str, err: str, estimator: str, offset: float) -> None:
+def _scale(scenario: Scenario, parameter: str, what: str, ns: np.ndarray, vector: bool) -> np.ndarray:
+    """Divisor that makes a measure dimensionless in a vector block (1 in a scalar block)."""
+    if not vector or what in ("efficiency", "coverage"):
+        return np.ones(len(ns))
+    crlb = np.array([_crlb(scenario.model, int(n))[parameter] for n in ns])
+    return np.sqrt(crlb) if what == "bias" else crlb
+
+
+def _blocks(scenario: Scenario, summary: pd.DataFrame) -> dict[str, list[str]]:
+    """Block -> its parameters present in the summary, in the model's order."""
+    present = set(summary["parameter"])
+    out: dict[str, list[str]] = {}
+    for block in scenario.model.blocks:
+        names = [p for p in block.flat_names if p in present]
+        if names:
+            out[block.name] = names
+    return out
+
+
+def _facets(blocks: list[str]) -> tuple[plt.Figure, dict[str, plt.Axes]]:
+    k = len(blocks)
+    fig, axes = plt.subplots(1, k, figsize=(5.6 * k + 0.6, 4.6), squeeze=False, layout="constrained")
+    return fig, dict(zip(blocks, axes[0], strict=True))
+
+
+def _style(estimators: list[str], estimator: str, parameters: list[str], parameter: str) -> dict:
+    """Colour by estimator in a scalar block; by coefficient (marker/line by estimator) in a vector block."""
+    e = estimators.index(estimator)
+    if len(parameters) == 1:
+        return {"color": ESTIMATOR_COLOURS[e % 8], "marker": "o", "ls": "-"}
+    colours = sns.color_palette("viridis", len(parameters))
+    return {"color": colours[parameters.index(parameter)], "marker": MARKERS[e % 6], "ls": LINESTYLES[e % 4]}
+
+
+def _points(
+    ax: plt.Axes, x: np.ndarray, y: np.ndarray, err: np.ndarray, style: dict, label: str | None
+) -> None:
     """Simulated values with +/- 2 MCSE bars; hollow where the MCSE does not exist."""
-    x = rows["n"].to_numpy(float) * offset
-    has_error = rows[err].notna().to_numpy()
-    colour = _colour(estimator)
-    ax.errorbar(x[has_error], rows[y][has_error], yerr=2 * rows[err][has_error], fmt="o", ms=4, capsize=3,
-                color=colour, label=f"{estimator}: simulated ± 2 MCSE")  # fmt: skip
-    if (~has_error & rows[y].notna().to_numpy()).any():
-        ax.plot(x[~has_error], rows[y][~has_error], "o", ms=5, mfc="none", color=colour,
-                label=f"{estimator}: simulated, no finite MCSE")  # fmt: skip
+    has_error = np.isfinite(err)
+    ax.errorbar(x[has_error], y[has_error], yerr=2 * err[has_error], fmt=style["marker"], ms=4, capsize=3,
+                color=style["color"], label=f"{label}: simulated ± 2 MCSE" if label else None)  # fmt: skip
+    hollow = ~has_error & np.isfinite(y)
+    if hollow.any():
+        ax.plot(x[hollow], y[hollow], style["marker"], ms=5, mfc="none", color=style["color"],
+                label=f"{label}: simulated, no finite MCSE" if label else "simulated, no finite MCSE (hollow)")  # fmt: skip
 
 
-def _offsets(estimators: list[str]) -> dict[str, float]:
-    """Nudge estimators apart on the log axis so error bars don't overlap."""
-    k = len(estimators)
-    return {e: 1.0 + 0.04 * (i - (k - 1) / 2) for i, e in enumerate(estimators)}
+def _vector_legend(ax: plt.Axes, estimators: list[str], parameters: list[str]) -> None:
+    """Legend proxies of a vector block: a colour per coefficient, a marker and line style per estimator."""
+    for parameter in parameters:
+        ax.plot(
+            [],
+            [],
+            "s",
+            color=_style(estimators, estimators[0], parameters, parameter)["color"],
+            label=parameter,
+        )
+    for estimator in estimators:
+        style = _style(estimators, estimator, parameters, parameters[0])
+        ax.errorbar([], [], yerr=[], fmt=style["marker"], color="grey", capsize=3,
+                    label=f"{estimator}: simulated ± 2 MCSE")  # fmt: skip
+        ax.plot([], [], ls=style["ls"], color="grey", label=f"{estimator}: exact theory")
 
 
 def plot_measure(scenario: Scenario, summary: pd.DataFrame, what: str) -> plt.Figure:
-    """Bias, variance, efficiency or MSE against n, with theory."""
-    column, err, ylabel = {
-        "bias": ("bias", "bias_mcse", "bias  (mean − true value)"),
-        "variance": ("variance", "variance_mcse", "variance of the estimator"),
-        "efficiency": ("efficiency", "efficiency_mcse", "efficiency  CRLB / variance"),
-        "mse": ("mse", "mse_mcse", "mean squared error"),
-    }[what]
-    fig, axes = _facets(summary)
-    for parameter, ax in axes.items():
-        part = summary[summary["parameter"] == parameter]
-        estimators = list(dict.fromkeys(part["estimator"]))
-        offsets = _offsets(estimators)
+    """Bias, variance, efficiency, MSE or coverage against n, with theory, one panel per block."""
+    column, err_column, scalar_label, vector_label = MEASURES[what]
+    blocks = _blocks(scenario, summary)
+    fig, axes = _facets(list(blocks))
+    estimators = list(dict.fromkeys(summary["estimator"]))
+    ns = _grid(scenario)
+    for block, ax in axes.items():
+        parameters = blocks[block]
+        vector = len(parameters) > 1
         for estimator in estimators:
-            rows = part[part["estimator"] == estimator].sort_values("n")
-            ns, curve = _exact_curve(scenario, estimator, parameter, what)
-            if what in ("variance", "mse"):
-                curve = np.where(curve > 0, curve, np.nan)  # a zero variance (n = 1) has no log
-            if np.isfinite(curve).any():
-                ax.plot(
-                    ns,
-                    curve,
-                    "-",
-                    color=_colour(estimator),
-                    lw=1.2,
-                    alpha=0.8,
-                    label=f"{estimator}: exact theory",
+            offset = 1.0 + 0.04 * (estimators.index(estimator) - (len(estimators) - 1) / 2)
+            for parameter in parameters:
+                rows = summary[(summary["estimator"] == estimator) & (summary["parameter"] == parameter)]
+                if rows.empty:
+                    continue
+                rows = rows.sort_values("n")
+                style = _style(estimators, estimator, parameters, parameter)
+                # A vector block's legend names each coefficient once (by colour) and each
+                # estimator once (by marker); see _vector_legend.
+                label = None if vector else estimator
+                curve = _theory(scenario, estimator, parameter, what, ns) / _scale(
+                    scenario, parameter, what, ns, vector
                 )
-            _points(ax, rows, column, err, estimator, offsets[estimator])
-        if what in ("variance", "mse"):
-            crlb = part.drop_duplicates("n").sort_values("n")
-            ns = _grid(scenario)
-            ax.plot(
-                ns,
-                crlb["crlb"].iloc[0] * crlb["n"].iloc[0] / ns,
-                "k--",
-                lw=1,
-                label="Cramér–Rao bound 1/(n·I(θ))",
-            )
-            ax.set_yscale("log")
-        if what == "bias":
-            ax.axhline(0, color="k", lw=0.8)
-        if what == "efficiency":
-            ax.axhline(1, color="k", lw=0.8, ls="--", label="efficiency 1 (attains the CRLB)")
+                if what in ("variance", "mse"):
+                    curve = np.where(curve > 0, curve, np.nan)  # a zero variance (n = 1) has no log
+                if np.isfinite(curve).any():
+                    ax.plot(ns, curve, ls=style["ls"], color=style["color"], lw=1.2, alpha=0.8,
+                            label=f"{label}: exact theory" if label else None)  # fmt: skip
+                x = rows["n"].to_numpy(float)
+                scale = _scale(scenario, parameter, what, x, vector)
+                y = rows[column].to_numpy(float) / scale
+                err = rows[err_column].to_numpy(float) / scale
+                _points(ax, x * offset, y, err, style, label)
+        if vector:
+            _vector_legend(ax, estimators, parameters)
+        _reference_lines(ax, scenario, summary, block, parameters, what, ns, vector)
         _sample_size_axis(ax, scenario)
-        ax.set_ylabel(ylabel)
-        ax.set_title(f"{parameter} = {scenario.params[parameter]:g}")
+        ax.set_ylabel(vector_label if vector else scalar_label)
+        ax.set_title(_block_title(scenario, block, parameters))
     _legend(fig, axes)
     return fig
+
+
+def _reference_lines(ax, scenario, summary, block, parameters, what, ns, vector) -> None:
+    if what in ("variance", "mse"):
+        if vector:  # a ratio to the bound, on a linear axis
+            ax.axhline(1, color="k", lw=1, ls="--", label="Cramér–Rao bound")
+        else:
+            bound = [_crlb(scenario.model, int(n))[parameters[0]] for n in ns]
+            ax.plot(ns, bound, "k--", lw=1, label="Cramér–Rao bound")
+            ax.set_yscale("log")
+    elif what == "bias":
+        ax.axhline(0, color="k", lw=0.8)
+    elif what == "efficiency":
+        ax.axhline(1, color="k", lw=0.8, ls="--", label="efficiency 1 (attains the CRLB)")
+    elif what == "coverage":
+        ax.axhline(scenario.ci_level, color="k", lw=0.8, ls="--", label=f"nominal {scenario.ci_level:g}")
+
+
+def _block_title(scenario: Scenario, block: str, parameters: list[str]) -> str:
+    theta = scenario.model.theta
+    if len(parameters) == 1:
+        return f"{scenario.name}: {parameters[0]} = {theta[parameters[0]]:g}"
+    values = ", ".join(f"{theta[p]:g}" for p in parameters)
+    return f"{scenario.name}: {block} = ({values})"
 
 
 def _sample_size_axis(ax: plt.Axes, scenario: Scenario) -> None:
@@ -154,55 +234,66 @@ def _legend(fig: plt.Figure, axes: Mapping[str, plt.Axes]) -> None:
     for ax in axes.values():
         for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):
             entries.setdefault(label, handle)
+    ncol = 2 if len(entries) <= 8 else 4
     fig.legend(
-        list(entries.values()), list(entries), loc="outside lower center", ncol=2, frameon=False, fontsize=8
+        list(entries.values()),
+        list(entries),
+        loc="outside lower center",
+        ncol=ncol,
+        frameon=False,
+        fontsize=8,
     )
 
 
 def plot_sampling(scenario: Scenario, estimates: Mapping[int, pd.DataFrame]) -> plt.Figure:
-    """Distribution of sqrt(n)(theta-hat - theta) at the smallest and largest n.
+    """Distribution of (theta-hat - theta)/sqrt(CRLB) at the smallest and largest n, against N(0, 1).
 
-    One row per (estimator, parameter).  The limit N(0, 1/I(theta)) is drawn
-    over it: the estimator becomes normal, and the small-n panel shows how far
-    from normal it starts.
+    One row per (estimator, block), one column per n.  An efficient,
+    asymptotically normal estimator approaches N(0, 1); the small-n panel shows
+    how far from it the estimator starts.  A vector block overlays its
+    coefficients as outlines.
     """
-    fam = scenario.family_obj
-    pairs = [(e, p) for e in scenario.estimators for p in fam.estimator(e).parameters]
-    inv = fam.inverse_fisher_information(scenario.params)
-    fig, axes = plt.subplots(
-        len(pairs),
-        len(estimates),
-        figsize=(5 * len(estimates), 3.3 * len(pairs)),
-        squeeze=False,
-        layout="constrained",
-    )
-    for i, (estimator, parameter) in enumerate(pairs):
-        j_param = fam.parameter_names.index(parameter)
-        sd = math.sqrt(inv[j_param, j_param])
+    model = scenario.model
+    pairs = []
+    for e in scenario.estimators:
+        targets = model.estimators[e].parameters(model)
+        for block in model.blocks:
+            names = [p for p in block.flat_names if p in targets]
+            if names:
+                pairs.append((e, block.name, names))
+    fig, axes = plt.subplots(len(pairs), len(estimates), figsize=(5 * len(estimates), 3.3 * len(pairs)),
+                             squeeze=False, layout="constrained")  # fmt: skip
+    for i, (estimator, block, names) in enumerate(pairs):
         for j, (n, frame) in enumerate(sorted(estimates.items())):
             ax = axes[i, j]
-            values = frame[f"{estimator}.{parameter}"].to_numpy()
-            z = math.sqrt(n) * (values[np.isfinite(values)] - scenario.params[parameter])
-            lo, hi = np.quantile(z, [0.002, 0.998]) if z.size else (-3 * sd, 3 * sd)
-            lo, hi = min(lo, -3.5 * sd), max(hi, 3.5 * sd)
-            if z.size:
-                sns.histplot(
-                    z[(z >= lo) & (z <= hi)],
-                    bins=_bins(z, lo, hi),
-                    stat="density",
-                    ax=ax,
-                    color=_colour(estimator),
-                    alpha=0.5,
-                    edgecolor=None,
-                    label=f"{estimator}, {z.size:,} replications",
-                )
-            else:
+            crlb = _crlb(model, n)
+            zs = {}
+            for p in names:
+                values = frame[f"{estimator}.{p}"].to_numpy()
+                with np.errstate(all="ignore"):
+                    z = (values[np.isfinite(values)] - model.theta[p]) / math.sqrt(crlb[p])
+                zs[p] = z[np.isfinite(z)]
+            pooled = np.concatenate(list(zs.values()))
+            lo, hi = np.quantile(pooled, [0.002, 0.998]) if pooled.size else (-3.5, 3.5)
+            lo, hi = min(lo, -3.5), max(hi, 3.5)
+            if not pooled.size:
                 ax.text(0.5, 0.5, f"{estimator} is undefined at n = {n}", ha="center", transform=ax.transAxes)
+            for p, z in zs.items():
+                if not z.size:
+                    continue
+                style = _style(list(scenario.estimators), estimator, names, p)
+                kw = (
+                    {"element": "step", "fill": False}
+                    if len(names) > 1
+                    else {"alpha": 0.5, "edgecolor": None}
+                )
+                sns.histplot(z[(z >= lo) & (z <= hi)], bins=_bins(z, lo, hi), stat="density", ax=ax,
+                             color=style["color"], label=f"{estimator} {p}, {z.size:,} replications", **kw)  # fmt: skip
             grid = np.linspace(lo, hi, 400)
-            ax.plot(grid, stats.norm.pdf(grid, 0, sd), "k-", lw=1.3, label="limit N(0, 1/I(θ))")
+            ax.plot(grid, stats.norm.pdf(grid), "k-", lw=1.3, label="N(0, 1): efficient and normal")
             ax.set_xlim(lo, hi)
-            ax.set_title(f"{estimator}: {parameter}, n = {n}")
-            ax.set_xlabel(f"√n ({parameter}̂ − {parameter})")
+            ax.set_title(f"{scenario.name}, {estimator}: {block}, n = {n}")
+            ax.set_xlabel(f"({block}̂ − {block}) / √CRLB")
             ax.legend(fontsize=7, frameon=False)
     return fig
 
@@ -241,8 +332,8 @@ def draw_scenario(
     estimates: Mapping[int, pd.DataFrame],
     outputs: Mapping[str, str | Path],
 ) -> None:
-    """Draw every figure of :data:`FIGURES` for one scenario."""
+    """Draw every figure of :data:`~mlestudy.outputs.FIGURES` for one scenario."""
     sns.set_theme(style="whitegrid", context="paper")
-    for what in ("bias", "variance", "efficiency", "mse"):
+    for what in MEASURES:
         save(plot_measure(scenario, summary, what), outputs[what])
     save(plot_sampling(scenario, estimates), outputs["sampling"])

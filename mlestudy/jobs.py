@@ -19,9 +19,10 @@ from typing import TYPE_CHECKING
 
 from .atomic import write_atomic
 from .estimates_io import group_by_n, read_estimates, read_meta, write_estimates
-from .families import Status, registry
-from .seeding import BLOCK_SIZE, block_seed, blocks_of
+from .models import Model, get_model_type
+from .seeding import BLOCK_SIZE, blocks_of, design_seed, stream_seed
 from .simulate import simulate_columns
+from .status import Status
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -70,6 +71,14 @@ def scenario_params(scenario: Scenario) -> dict:
     return d
 
 
+def bound_model(scenario: str, identity: Mapping) -> Model:
+    """The model a job simulates, from the scenario's name and :meth:`Scenario.identity`."""
+    kind = get_model_type(identity["family"])
+    return kind(
+        identity["params"], identity.get("design") or {}, design_seed(int(identity["seed"]), scenario)
+    )
+
+
 def simulate_job(
     scenario: str,
     simulation: Mapping,
@@ -86,7 +95,7 @@ def simulate_job(
     changes only the speed.  Imports stay light (numpy, pyarrow; no pandas or
     scipy for closed-form families) because this job runs once per chunk.
     """
-    family = registry()[simulation["family"]]
+    model = bound_model(scenario, simulation)
     seed = int(simulation["seed"])
     sampler = simulation["sampler"]
     log.info(
@@ -94,11 +103,17 @@ def simulate_job(
         scenario, n, first, stop - 1, sampler, threads, os.environ.get("OPENBLAS_NUM_THREADS"),
     )  # fmt: skip
     for b in blocks_of(first, stop):
-        seq = block_seed(seed, scenario, n, b)
-        log.info("block %d: SeedSequence(entropy=%d, spawn_key=%s)", b, seq.entropy, seq.spawn_key)
+        for i, name in enumerate(model.streams):
+            seq = stream_seed(seed, scenario, n, b, i)
+            log.info(
+                "block %d, stream %s: SeedSequence(entropy=%d, spawn_key=%s)",
+                b,
+                name,
+                seq.entropy,
+                seq.spawn_key,
+            )
     columns = simulate_columns(
-        family,
-        simulation["params"],
+        model,
         seed=seed,
         scenario=scenario,
         n=n,
@@ -110,24 +125,13 @@ def simulate_job(
     )
     for e in simulation["estimators"]:
         status = columns[f"{e}.status"]
-        log.info(
-            "estimator %s: %d failed, %d on the boundary",
-            e,
-            int(Status.failed(status).sum()),
-            int((status == Status.BOUNDARY).sum()),
+        counts = ", ".join(
+            f"{int((status == s).sum())} {s.name.lower()}" for s in Status if s and (status == s).any()
         )
+        log.info("estimator %s: %s", e, counts or "all ok")
+    identity = {k: simulation[k] for k in ("family", "params", "design", "seed", "sampler")}
     write_estimates(
-        columns,
-        output,
-        scenario=scenario,
-        family=family.name,
-        params=simulation["params"],
-        n=n,
-        first=first,
-        stop=stop,
-        seed=seed,
-        block_size=BLOCK_SIZE,
-        sampler=sampler,
+        columns, output, scenario=scenario, n=n, first=first, stop=stop, block_size=BLOCK_SIZE, **identity
     )
 
 
@@ -144,8 +148,7 @@ def check_job(scenario: str, check: Mapping, output: str | Path) -> None:
     from .numerical import check_closed_form
 
     frame = check_closed_form(
-        registry()[check["family"]],
-        check["params"],
+        bound_model(scenario, check),
         seed=int(check["seed"]),
         scenario=scenario,
         sample_sizes=tuple(check["sample_sizes"]),
@@ -159,8 +162,7 @@ def aggregate_job(scenario: Scenario, inputs: Sequence[str | Path], output: str 
     """One scenario's summary table from its chunk files."""
     from .aggregate import summarise_scenario
 
-    expected = {"scenario": scenario.name, "family": scenario.family, "params": scenario.params,
-                "seed": scenario.seed, "sampler": scenario.sampler}  # fmt: skip
+    expected = {"scenario": scenario.name, **scenario.identity()}
     metas = {str(p): read_meta(p) for p in inputs}
     for path, meta in metas.items():
         found = {k: meta.get(k) for k in expected}

@@ -10,7 +10,6 @@ bytes, next to the versions of the code that made it.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -20,6 +19,7 @@ from . import code_version
 from .atomic import write_text_atomic
 from .config import Study
 from .estimates_io import read_meta
+from .provenance import canonical_json, config_sha256, file_sha256, git_commit, versions  # noqa: F401 - re-exported
 from .seeding import BLOCK_SIZE, block_seed, blocks_of, scenario_key
 
 FORMAT = 1
@@ -28,34 +28,10 @@ FORMAT = 1
 STREAM = (
     "block b of (scenario, n) draws from numpy.random.Generator(numpy.random.PCG64("
     "numpy.random.SeedSequence(entropy, spawn_key=spawn_key))), where entropy is the root seed and "
-    "spawn_key = (sha256(scenario name)[:16] as 4 little-endian 32-bit words, n, b)"
+    "spawn_key = (sha256(scenario name)[:16] as 4 little-endian 32-bit words, n, b); a model with "
+    "several named streams (chunk 'streams') draws stream i > 0 from spawn_key + (i,); a fixed design "
+    "from spawn_key = (name words, 0, 0)"
 )
-
-
-def canonical_json(value: Any) -> bytes:
-    """One byte string per value: sorted keys, no whitespace, UTF-8, no NaN."""
-    return json.dumps(
-        value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
-    ).encode("utf-8")
-
-
-def config_sha256(config: Mapping[str, Any]) -> str:
-    """The config's fingerprint: sha256 of its canonical JSON.
-
-    Key order and YAML layout do not change it; any value does.  It is taken
-    over the config as written (defaults are not filled in), so anyone can
-    recompute it from ``config.yaml``.
-    """
-    return hashlib.sha256(canonical_json(dict(config))).hexdigest()
-
-
-def file_sha256(path: str | Path) -> str:
-    """sha256 of a file's bytes."""
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for part in iter(lambda: f.read(1 << 20), b""):
-            h.update(part)
-    return h.hexdigest()
 
 
 def block_entries(seed: int, scenario: str, n: int, first: int, stop: int) -> list[dict[str, Any]]:
@@ -97,8 +73,7 @@ def chunk_entry(study: Study, path: str | Path, benchmark: str | Path | None = N
     """
     meta = read_meta(path)
     sc = study.scenario(meta["scenario"])
-    expected = {"family": sc.family, "params": sc.params, "seed": sc.seed, "sampler": sc.sampler,
-                "block_size": BLOCK_SIZE}  # fmt: skip
+    expected = {**sc.identity(), "block_size": BLOCK_SIZE}
     found = {k: meta.get(k) for k in expected}
     if found != expected:
         raise ValueError(f"{path} was simulated with {found}, but the config says {expected}")
@@ -112,12 +87,14 @@ def chunk_entry(study: Study, path: str | Path, benchmark: str | Path | None = N
         "scenario": sc.name,
         "family": sc.family,
         "params": dict(sc.params),
+        "design": dict(sc.design),
         "n": n,
         "first": first,
         "stop": stop,
         "simulation": sc.simulation_params(),
         "simulation_code": code_version.code_hash(code_version.SIMULATION, sc.family),
         "blocks": block_entries(sc.seed, sc.name, n, first, stop),
+        "streams": list(sc.model.streams),
         "written_utc": utc(written),
         "job_seconds": seconds,
         "started_utc": utc(written - seconds) if seconds is not None else None,
@@ -149,8 +126,6 @@ def build_manifest(
     ValueError
         A chunk file's own metadata disagrees with the config.
     """
-    from .report import git_commit, versions
-
     benchmarks = benchmarks or {}
     entries = [chunk_entry(study, p, benchmarks.get(str(p))) for p in chunks]
     started = [e["started_utc"] for e in entries if e["started_utc"]]
@@ -163,6 +138,11 @@ def build_manifest(
         "block_size": BLOCK_SIZE,
         "stream": STREAM,
         "scenario_keys": {s.name: list(scenario_key(s.name)) for s in study.scenarios},
+        "fixed_designs": {
+            s.name: record
+            for s in study.scenarios
+            if (record := s.model.design_record(max(s.sample_sizes))) is not None
+        },
         "git_commit": git_commit(),
         "versions": versions(),
         "timestamps": {

@@ -1,34 +1,45 @@
-"""Numerical maximum likelihood, to confirm the closed forms independently.
+"""Numerical maximum likelihood, to confirm each model's MLE independently.
 
-The optimiser sees only the family's log-likelihood and parameter ranges: it
+The optimiser sees only the model's log-likelihood and parameter domains: it
 maximises over unconstrained coordinates (log for positive parameters, logit for
 probabilities) from a fixed starting point that ignores the data, so agreement
-with the closed-form MLE is evidence, not an echo.
+with the MLE is evidence, not an echo.
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
 from scipy import optimize
 
-from .families import Family, Status
-from .families.base import FloatArray, Theta
-from .simulate import iter_data
+from .families import Family
+from .models.base import Data, FloatArray, Model
+from .simulate import as_model, iter_data
+from .status import Status
 
 
-def numerical_mle(family: Family, x: FloatArray) -> tuple[dict[str, float], bool]:
-    """Maximise the log-likelihood of one sample ``x`` (1-d) with scipy.
+def numerical_mle(
+    model: Model | Family, raw: Data | FloatArray, theta: Mapping[str, float] | None = None
+) -> tuple[dict[str, float], bool]:
+    """Maximise the log-likelihood of one replication's raw data with scipy.
 
-    Returns the optimum and whether the optimiser reported success.
+    ``raw`` is one replication (arrays with a leading axis of length 1, or a
+    1-d sample of an i.i.d. family).  Returns the optimum and whether the
+    optimiser reported success.
     """
-    params = family.parameters
-    z0 = np.array([float(p.to_unconstrained(p.start)) for p in params])
-    row = x[None, :]
+    if isinstance(model, Family):  # the unfrozen family: any theta binds it
+        model = model.bind(theta or {p.name: p.start for p in model.parameters})
+    if not isinstance(raw, dict):
+        raw = {"x": np.asarray(raw)[None, :]}
+    names = model.parameter_names
+    domains = [model.domains[p] for p in names]
+    z0 = np.array([float(d.to_unconstrained(d.start)) for d in domains])
 
     def negloglik(z: FloatArray) -> float:
-        theta = {p.name: np.array([p.from_unconstrained(zi)]) for p, zi in zip(params, z, strict=True)}
-        value = float(family.loglik(row, theta)[0])
+        theta = {p: np.array([d.from_unconstrained(zi)]) for p, d, zi in zip(names, domains, z, strict=True)}
+        value = float(model.loglik(raw, theta)[0])
         return -value if np.isfinite(value) else 1e300
 
     with np.errstate(all="ignore"):
@@ -37,36 +48,38 @@ def numerical_mle(family: Family, x: FloatArray) -> tuple[dict[str, float], bool
             # fatol is absolute: 1e-12 is near float precision for a log-likelihood of order 10-1000.
             nm = {"xatol": 1e-10, "fatol": 1e-12, "maxiter": 4000}
             res = optimize.minimize(negloglik, res.x, method="Nelder-Mead", options=nm)
-    theta = {p.name: float(p.from_unconstrained(zi)) for p, zi in zip(params, res.x, strict=True)}
+    theta = {p: float(d.from_unconstrained(zi)) for p, d, zi in zip(names, domains, res.x, strict=True)}
     return theta, bool(res.success)
 
 
 def check_closed_form(
-    family: Family,
-    theta: Theta,
+    model: Model | Family,
+    theta: Mapping[str, float] | None = None,
     *,
     seed: int,
     scenario: str,
     sample_sizes: tuple[int, ...],
     replications: int,
 ) -> pd.DataFrame:
-    """Closed-form vs numerical MLE on the study's own first replications.
+    """The model's MLE vs a numerical optimum, on the study's own first replications.
 
     The data are regenerated from the same keyed streams as the simulation, so
     the rows compared are exactly replications 0..replications-1 of the study.
     Boundary cases (p-hat = 0, sigma2-hat = 0) are kept and flagged: there the
     optimiser can only approach the edge, so the difference is reported apart.
+    Replications without an MLE (failed status) are listed with NaN.
     """
+    model = as_model(model, theta)
+    mle = model.mle()
     rows = []
     for n in sample_sizes:
-        for first, x in iter_data(
-            family, theta, seed=seed, scenario=scenario, n=n, first=0, stop=replications
-        ):
-            closed = family.fit(x)["mle"]
-            for i in range(x.shape[0]):
-                numeric, success = numerical_mle(family, x[i])
-                for p in family.estimator("mle").parameters:
-                    c, m = float(closed.values[p][i]), numeric[p]
+        for first, raw in iter_data(model, seed=seed, scenario=scenario, n=n, first=0, stop=replications):
+            fit = mle.fit(model, model.reduce(raw, n), n)
+            for i in range(len(fit.status)):
+                one = {k: v[i : i + 1] for k, v in raw.items()}
+                numeric, success = numerical_mle(model, one)
+                for p in mle.parameters(model):
+                    c, m = float(fit.values[p][i]), numeric[p]
                     rows.append(
                         {
                             "scenario": scenario,
@@ -76,7 +89,7 @@ def check_closed_form(
                             "closed_form": c,
                             "numerical": m,
                             "abs_diff": abs(c - m),
-                            "boundary": bool(closed.status[i] == Status.BOUNDARY),
+                            "boundary": bool(fit.status[i] == Status.BOUNDARY),
                             "converged": success,
                         }
                     )

@@ -146,3 +146,11 @@ def wald_covered(
     """Whether each Wald interval estimate +/- z * se contains the truth."""
     z = ndtri(0.5 + level / 2)  # what scipy.stats.norm.ppf computes, without importing scipy.stats
     return np.abs(estimates - true_value) <= z * standard_errors
+
+
+def mean_with_mcse(values: NDArray[np.float64]) -> tuple[float, float]:
+    """Mean of per-replication values and its Monte Carlo standard error (NaN for fewer than 2)."""
+    x = np.asarray(values, dtype=np.float64)
+    if x.size < 2:
+        return (float(x.mean()) if x.size else math.nan), math.nan
+    return float(x.mean()), float(x.std(ddof=1) / math.sqrt(x.size))

@@ -10,10 +10,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
-import importlib.metadata
 import math
-import platform
-import subprocess
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -25,15 +22,13 @@ from markupsafe import escape
 
 from .atomic import write_text_atomic
 from .config import Scenario, Study
-from .manifest import config_sha256
 from .outputs import CAPTIONS, FIGURES
+from .provenance import config_sha256, git_commit, versions
 from .seeding import BLOCK_SIZE
 
 TEMPLATE = Path(__file__).resolve().parents[1] / "report" / "template.html.j2"
 Z_DISAGREE = 4.0
 """|z| at or above which simulation and theory are said to disagree."""
-
-PACKAGES = ("mlestudy", "numpy", "scipy", "pandas", "pyarrow", "matplotlib", "seaborn", "snakemake", "jinja2")
 
 
 def fmt(value: float, digits: int = 4) -> str:
@@ -139,22 +134,29 @@ def table_rows(summary: pd.DataFrame) -> list[dict]:
                 "crlb": fmt(r["crlb"]),
                 "efficiency": fmt_pm(r["efficiency"], r["efficiency_mcse"]),
                 "coverage": fmt_pm(r["coverage"], r["coverage_mcse"]),
+                "exact_coverage": fmt(r["exact_coverage"], 4),
+                "z_coverage": fmt(r["z_coverage"], 2),
+                "z_coverage_flag": abs(r["z_coverage"]) >= Z_DISAGREE,
                 "note": missing_reason(r),
             }
         )
     return rows
 
 
+Z_COLUMNS = ("z_mean", "z_variance", "z_coverage")
+"""The comparisons with exact theory: mean, variance and Wald coverage."""
+
+
 def z_scores(summary: pd.DataFrame) -> np.ndarray:
-    """All finite z-scores (mean and variance) of a summary table."""
-    z = np.concatenate([summary["z_mean"].to_numpy(float), summary["z_variance"].to_numpy(float)])
+    """All finite z-scores (mean, variance, coverage) of a summary table."""
+    z = np.concatenate([summary[c].to_numpy(float) for c in Z_COLUMNS])
     return z[np.isfinite(z)]
 
 
 def verdict(summary: pd.DataFrame) -> dict:
     """Do simulation and exact theory agree?  Based on the z-scores."""
     z = z_scores(summary)
-    bad = summary[(summary["z_mean"].abs() >= Z_DISAGREE) | (summary["z_variance"].abs() >= Z_DISAGREE)]
+    bad = summary[np.any([summary[c].abs() >= Z_DISAGREE for c in Z_COLUMNS], axis=0)]
     return {
         "comparisons": int(z.size),
         "rms": float(np.sqrt(np.mean(z**2))) if z.size else math.nan,
@@ -188,59 +190,44 @@ SAMPLER_TEXT = {
 }
 
 
+def format_params(params: Mapping[str, object]) -> str:
+    """``beta = (1, 2, -1), sigma2 = 4``: a scenario's parameters as written, in words."""
+
+    def one(v: object) -> str:
+        if isinstance(v, list):
+            return "(" + ", ".join(one(x) for x in v) + ")"
+        return f"{v:g}"
+
+    return ", ".join(f"{k} = {one(v)}" for k, v in params.items())
+
+
 def ademp(scenario: Scenario) -> dict[str, str]:
     """The scenario described in the ADEMP frame."""
-    fam = scenario.family_obj
-    params = ", ".join(f"{k} = {v:g}" for k, v in scenario.params.items())
+    model = scenario.model
+    params = format_params(scenario.params)
     sizes = ", ".join(str(n) for n in scenario.sample_sizes)
-    estimators = "; ".join(f"<b>{e}</b>: {fam.estimator(e).description}" for e in scenario.estimators)
+    estimators = "; ".join(f"<b>{e}</b>: {model.estimators[e].description}" for e in scenario.estimators)
+    blocks = ", ".join(b.name for b in model.blocks)
     return {
         "Aims": str(escape(scenario.description))  # the user's text; the rest is markup
-        + f" How do the estimators of {', '.join(fam.parameter_names)} behave as the sample grows from "
+        + f" How do the estimators of {blocks} behave as the sample grows from "
         f"n = {min(scenario.sample_sizes)} to {max(scenario.sample_sizes)}: bias, variance, efficiency "
-        "against the Cramér–Rao bound, approach to normality.",
-        "Data-generating mechanism": f"{fam.description}, {params}; n ∈ {{{sizes}}}; "
+        "against the Cramér–Rao bound, coverage, approach to normality.",
+        "Data-generating mechanism": f"{model.describe()}, {params}; n ∈ {{{sizes}}}; "
         f"{scenario.replications:,} independent replications per n, seed {scenario.seed}, each block of "
-        f"{BLOCK_SIZE:,} replications drawn from its own PCG64 stream keyed by (seed, scenario, n, block); "
+        f"{BLOCK_SIZE:,} replications drawn from its own PCG64 streams keyed by (seed, scenario, n, block); "
         + SAMPLER_TEXT[scenario.sampler],
-        "Estimands": ", ".join(f"{k} = {v:g}" for k, v in scenario.params.items()) + ".",
+        "Estimands": params + ".",
         "Methods": estimators + ".",
         "Performance measures": "mean, bias, variance, MSE, efficiency = CRLB / variance, coverage of the "
-        f"{scenario.ci_level:.0%} Wald interval θ̂ ± z·√(1/(n·I(θ̂))); each with its Monte Carlo standard "
-        "error (Morris et al. 2019; fourth-moment MCSE for the variance); z-scores against exact theory.",
+        f"{scenario.ci_level:.0%} Wald interval θ̂ ± z·SE with each replication's own standard error; each "
+        "with its Monte Carlo standard error (Morris et al. 2019; fourth-moment MCSE for the variance); "
+        "z-scores against exact theory.",
     }
 
 
 def data_uri(path: str | Path) -> str:
     return "data:image/png;base64," + base64.b64encode(Path(path).read_bytes()).decode("ascii")
-
-
-def git_commit(cwd: str | Path = ".") -> str:
-    """HEAD, with '+dirty' when tracked files differ; 'unknown' outside git."""
-    try:
-        head = subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=cwd, capture_output=True, text=True, check=True
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
-            cwd=cwd,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown (not a git checkout)"
-    return head + ("+dirty" if dirty else "")
-
-
-def versions() -> dict[str, str]:
-    out = {"python": platform.python_version()}
-    for p in PACKAGES:
-        try:
-            out[p] = importlib.metadata.version(p)
-        except importlib.metadata.PackageNotFoundError:
-            out[p] = "not installed"
-    return out
 
 
 def timing(benchmarks: Sequence[str | Path]) -> dict:
@@ -271,6 +258,8 @@ def render(
     ``manifest`` is :func:`mlestudy.manifest.summarise` of the study's manifest
     plus its ``path``; without it the report gives the config hash alone.
     """
+    from .report_tables import block_tables  # it formats with this module's helpers
+
     sections = []
     for sc in study.scenarios:
         part = summary[summary["scenario"] == sc.name]
@@ -280,7 +269,7 @@ def render(
                 "name": sc.name,
                 "family": sc.family,
                 "ademp": ademp(sc),
-                "rows": rows,
+                "tables": block_tables(part, [b.name for b in sc.model.blocks]),
                 "notes": sorted({r["note"] for r in rows if r["note"]}),
                 "counts": count_notes(part),
                 "verdict": verdict(part),

@@ -1,161 +1,183 @@
 """Simulate data and fit every estimator, one range of replications at a time.
 
-The hot path is vectorised across replications: each block's stream is drawn
-into a reused cache-sized buffer and reduced at once to per-replication
-statistics (:meth:`Family.draw_statistics`), so a job never holds its
-(replications x n) data.  ``sampler="sufficient"`` skips the data altogether and
-draws the statistics from their exact law (:meth:`Family.sufficient_statistics`).
-Blocks are independent streams, so they can be drawn by several threads with
-bit-identical results.
+The hot path is vectorised across replications: each block's named streams are
+drawn batch by batch (:meth:`Model.draw`), and every estimator fits the whole
+batch at once, so a job never holds more than one batch of data.  With
+``sampler="sufficient"`` a model draws its statistics from their exact law
+instead (:meth:`Model.draw_sufficient`).  Blocks are independent streams, so
+they can be drawn by several threads with bit-identical results.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .families import Family
-from .families.base import FloatArray, Theta
-from .seeding import BLOCK_SIZE, block_rng, blocks_of
+from .models.base import Data, Estimator, Model, Streams
+from .seeding import BLOCK_SIZE, block_streams, blocks_of
 
 if TYPE_CHECKING:
     import pandas as pd
 
-BATCH_DRAWS = 1 << 16
-"""Target number of draws held at once (512 KiB of float64: stays in cache)."""
+    from .families import Family
 
 SAMPLERS = ("data", "sufficient")
 """``data`` draws every observation; ``sufficient`` draws the statistics directly."""
 
-
-DRAWS_PER_THREAD = 10**7
-"""A job draws with one thread per this many draws (about 0.1-0.5 s of work)."""
-
-
-def draws(n: int, first: int, stop: int, sampler: str = "data") -> int:
-    """Random variates a job draws (about): what its run time scales with."""
-    return (stop - first) * (n if sampler == "data" else 1)
+COST_PER_THREAD = 10**7
+"""A job draws with one thread per this many random numbers (about 0.1-0.5 s of work)."""
 
 
-def threads_for(n: int, first: int, stop: int, sampler: str = "data") -> int:
-    """Threads worth giving a job: one per :data:`DRAWS_PER_THREAD`, at most one per block.
+def as_model(model: Model | Family, theta: Mapping[str, float] | None = None) -> Model:
+    """A bound model, from a model or from an i.i.d. family and its parameter values."""
+    if isinstance(model, Model):
+        return model
+    if theta is None:
+        raise TypeError("a family needs its parameter values (theta) to simulate")
+    return model.bind(theta)
+
+
+def job_cost(model: Model, n: int, first: int, stop: int, sampler: str = "data") -> int:
+    """Random numbers a job draws (about): what its run time scales with."""
+    return (stop - first) * model.cost(n, sampler)
+
+
+def threads_for(model: Model, n: int, first: int, stop: int, sampler: str = "data") -> int:
+    """Threads worth giving a job: one per :data:`COST_PER_THREAD`, at most one per block.
 
     Snakemake caps the request at ``--cores``; more threads never change a result.
     """
-    return max(1, min(len(blocks_of(first, stop)), draws(n, first, stop, sampler) // DRAWS_PER_THREAD))
+    cost = job_cost(model, n, first, stop, sampler)
+    return max(1, min(len(blocks_of(first, stop)), cost // COST_PER_THREAD))
 
 
-def rows_per_batch(n: int) -> int:
-    """Replications drawn at once: about :data:`BATCH_DRAWS` draws, at most a block."""
-    return min(BLOCK_SIZE, max(1, BATCH_DRAWS // n))
+def _within(block: int, first: int, stop: int) -> tuple[int, int]:
+    """Rows ``lo..hi-1`` of ``block`` that fall in replications ``first..stop-1``."""
+    base = block * BLOCK_SIZE
+    return max(first, base) - base, min(stop, base + BLOCK_SIZE) - base
 
 
-def iter_data(
-    family: Family, theta: Theta, *, seed: int, scenario: str, n: int, first: int, stop: int
-) -> Iterator[tuple[int, FloatArray]]:
-    """Yield ``(replication index, data rows)`` covering replications first..stop-1.
+def _batches(model: Model, streams: Streams, n: int, lo: int, hi: int, draw) -> Iterator[tuple[int, Data]]:
+    """``(row, data)`` for rows ``lo..hi-1`` of a block, drawn batch by batch from row 0.
 
-    The raw observations, for consumers that need them (the numerical check).
-    Rows before ``first`` inside its block are drawn and discarded, which keeps
-    any range consistent with the block streams.
+    Rows before ``lo`` are drawn and discarded: every stream is consumed from
+    the start of the block, which keeps any range consistent with the block.
     """
-    rows = rows_per_batch(n)
-    for block in blocks_of(first, stop):
-        rng = block_rng(seed, scenario, n, block)
-        base = block * BLOCK_SIZE
-        lo, hi = max(first, base) - base, min(stop, base + BLOCK_SIZE) - base
-        row = 0
-        while row < hi:
-            take = min(rows, hi - row)
-            x = family.sample(rng, theta, (take, n))
-            keep_from = max(lo - row, 0)
-            if keep_from < take:
-                yield base + row + keep_from, x[keep_from:]
-            row += take
-
-
-Put = Callable[[int, dict[str, FloatArray]], None]
-"""Store statistics of consecutive rows, the first of which has the given index within a block."""
-
-
-def block_statistics(
-    family: Family,
-    theta: Theta,
-    rng: np.random.Generator,
-    n: int,
-    lo: int,
-    hi: int,
-    sampler: str,
-    scratch: FloatArray | None,
-    put: Put,
-) -> None:
-    """Statistics of rows ``lo..hi-1`` of one block, drawn from the block's ``rng``.
-
-    Each batch goes straight to ``put``.  The data sampler draws rows 0..hi-1
-    in order (a prefix of the stream, so a block cut short now and extended
-    later gives the same first rows); the sufficient sampler always draws the
-    whole block for the same reason.
-    """
-    if sampler == "sufficient":
-        whole = family.sufficient_statistics(rng, theta, n, BLOCK_SIZE)
-        put(lo, {k: v[lo:hi] for k, v in whole.items()})
-        return
-    assert scratch is not None
-    row = 0
+    rows, row = model.batch_rows(n), 0
     while row < hi:
-        take = min(len(scratch), hi - row)
-        stats = family.draw_statistics(rng, theta, scratch[:take])
-        keep_from = max(lo - row, 0)
-        if keep_from < take:
-            put(row + keep_from, {k: v[keep_from:] for k, v in stats.items()})
+        take = min(rows, hi - row)
+        data = draw(streams, n, take)
+        keep = max(lo - row, 0)
+        if keep < take:
+            yield row + keep, {k: v[keep:] for k, v in data.items()} if keep else data
         row += take
 
 
-def range_statistics(
-    family: Family,
-    theta: Theta,
+def block_data(
+    model: Model, streams: Streams, n: int, lo: int, hi: int, sampler: str
+) -> Iterator[tuple[int, Data]]:
+    """What the estimators read for rows ``lo..hi-1`` of one block, batch by batch.
+
+    The sufficient sampler always draws the whole block, so a block cut short
+    now and extended later gives the same first rows.
+    """
+    if sampler == "sufficient":
+        whole = model.draw_sufficient(streams, n, BLOCK_SIZE)
+        yield lo, {k: v[lo:hi] for k, v in whole.items()}
+        return
+    yield from _batches(model, streams, n, lo, hi, model.draw)
+
+
+def iter_data(
+    model: Model | Family,
+    theta: Mapping[str, float] | None = None,
     *,
     seed: int,
     scenario: str,
     n: int,
     first: int,
     stop: int,
+) -> Iterator[tuple[int, Data]]:
+    """Yield ``(replication index, raw data)`` covering replications first..stop-1.
+
+    The raw observations (:meth:`Model.sample`), for consumers that need them
+    (the numerical check).  Same streams, same rows as the simulation.
+    """
+    model = as_model(model, theta)
+    for block in blocks_of(first, stop):
+        streams = block_streams(seed, scenario, n, block, model.streams)
+        lo, hi = _within(block, first, stop)
+        for row, raw in _batches(model, streams, n, lo, hi, model.sample):
+            yield block * BLOCK_SIZE + row, raw
+
+
+def fit_columns(model: Model, estimators: Sequence[Estimator], data: Data, n: int) -> dict[str, np.ndarray]:
+    """Every estimator's fit of one batch, as named columns.
+
+    ``<estimator>.<parameter>`` (float64, NaN where the fit failed),
+    ``<estimator>.status`` (a :class:`~mlestudy.status.Status` code),
+    ``<estimator>.se.<parameter>`` (its Wald standard error) and, for random
+    designs, ``bound.<parameter>`` (the replication's conditional bound).
+    """
+    columns: dict[str, np.ndarray] = {}
+    for est in estimators:
+        fit = est.fit(model, data, n)
+        targets = est.parameters(model)
+        for p in targets:
+            columns[f"{est.name}.{p}"] = np.asarray(fit.values[p], dtype=np.float64)
+        columns[f"{est.name}.status"] = np.asarray(fit.status, dtype=np.int8)
+        for p in targets:
+            columns[f"{est.name}.se.{p}"] = np.asarray(fit.se[p], dtype=np.float64)
+    for p, bound in model.conditional_bound(data, n).items():
+        columns[f"bound.{p}"] = np.asarray(bound, dtype=np.float64)
+    return columns
+
+
+def simulate_columns(
+    model: Model | Family,
+    theta: Mapping[str, float] | None = None,
+    *,
+    seed: int,
+    scenario: str,
+    n: int,
+    first: int,
+    stop: int,
+    estimators: Sequence[str] | None = None,
     sampler: str = "data",
     threads: int = 1,
-) -> dict[str, FloatArray]:
-    """Per-replication statistics for replications ``first..stop-1``.
+) -> dict[str, np.ndarray]:
+    """Per-replication fits for replications ``first..stop-1``, as columns (see :func:`fit_columns`).
 
     ``threads`` workers draw whole blocks concurrently (numpy releases the GIL
-    while drawing and reducing); each owns its scratch buffer and writes its
-    rows into their place, so the result does not depend on ``threads``.
+    while drawing and reducing); each writes its rows into their place, so the
+    result does not depend on ``threads``.
     """
+    model = as_model(model, theta)
+    if stop <= first:
+        raise ValueError(f"empty replication range {first}..{stop}")
     if sampler not in SAMPLERS:
         raise ValueError(f"sampler must be one of {SAMPLERS}, not {sampler!r}")
-    local = threading.local()
-    out: dict[str, FloatArray] = {}
+    units = [model.estimators[e] for e in (estimators or model.estimators)]
+    out: dict[str, np.ndarray] = {"replication": np.arange(first, stop, dtype=np.int64)}
     lock = threading.Lock()
 
+    def put(at: int, columns: Mapping[str, np.ndarray]) -> None:
+        with lock:  # the columns are known once the first batch is fitted
+            for key, value in columns.items():
+                if key not in out:
+                    out[key] = np.empty(stop - first, dtype=value.dtype)
+        for key, value in columns.items():
+            out[key][at : at + len(value)] = value
+
     def one_block(block: int) -> None:
-        scratch = getattr(local, "scratch", None)
-        if scratch is None and sampler == "data":
-            scratch = local.scratch = np.empty((rows_per_batch(n), n))
-        base = block * BLOCK_SIZE
-
-        def put(row: int, stats: dict[str, FloatArray]) -> None:
-            with lock:  # the family's statistics are known once its first batch is in
-                for key, value in stats.items():
-                    if key not in out:
-                        out[key] = np.empty(stop - first, dtype=value.dtype)
-            at = base + row - first
-            for key, value in stats.items():
-                out[key][at : at + len(value)] = value
-
-        lo, hi = max(first, base) - base, min(stop, base + BLOCK_SIZE) - base
-        block_statistics(family, theta, block_rng(seed, scenario, n, block), n, lo, hi, sampler, scratch, put)
+        streams = block_streams(seed, scenario, n, block, model.streams)
+        lo, hi = _within(block, first, stop)
+        for row, data in block_data(model, streams, n, lo, hi, sampler):
+            put(block * BLOCK_SIZE + row - first, fit_columns(model, units, data, n))
 
     blocks = blocks_of(first, stop)
     if threads > 1 and len(blocks) > 1:
@@ -167,49 +189,10 @@ def range_statistics(
     return out
 
 
-def simulate_columns(
-    family: Family,
-    theta: Theta,
-    *,
-    seed: int,
-    scenario: str,
-    n: int,
-    first: int,
-    stop: int,
-    estimators: list[str] | None = None,
-    sampler: str = "data",
-    threads: int = 1,
-) -> dict[str, np.ndarray]:
-    """Per-replication estimates for replications ``first..stop-1``, as columns.
-
-    Columns: ``replication``, ``<estimator>.<parameter>`` (float64, NaN where the
-    estimator failed) and ``<estimator>.status`` (a :class:`Status` code).
-    """
-    if stop <= first:
-        raise ValueError(f"empty replication range {first}..{stop}")
-    stats = range_statistics(
-        family,
-        theta,
-        seed=seed,
-        scenario=scenario,
-        n=n,
-        first=first,
-        stop=stop,
-        sampler=sampler,
-        threads=threads,
-    )
-    fits = family.estimate(stats, n)
-    columns: dict[str, np.ndarray] = {"replication": np.arange(first, stop, dtype=np.int64)}
-    for name in estimators or [e.name for e in family.estimators]:
-        fit = fits[name]
-        for p in family.estimator(name).parameters:
-            columns[f"{name}.{p}"] = np.asarray(fit.values[p], dtype=np.float64)
-        columns[f"{name}.status"] = np.asarray(fit.status, dtype=np.int8)
-    return columns
-
-
-def simulate_range(family: Family, theta: Theta, **options: object) -> pd.DataFrame:
+def simulate_range(
+    model: Model | Family, theta: Mapping[str, float] | None = None, **options: Any
+) -> pd.DataFrame:
     """:func:`simulate_columns` as a DataFrame, for analysis and tests."""
     import pandas as pd
 
-    return pd.DataFrame(simulate_columns(family, theta, **options))  # type: ignore[arg-type]
+    return pd.DataFrame(simulate_columns(model, theta, **options))

@@ -150,7 +150,7 @@ def assert_runnable(study) -> None:
     names = [s.name for s in study.scenarios]
     assert len(names) == len(set(names)) and study.scenarios
     for sc in study.scenarios:
-        fam = sc.family_obj
+        fam = sc.model.family
         assert set(sc.params) == set(fam.parameter_names)
         assert all(fam.parameter(k).contains(v) for k, v in sc.params.items())
         assert sc.sample_sizes and all(
@@ -193,9 +193,9 @@ def run_jobs(study: Study, workdir: Path, *, figures: bool = False) -> None:
         aggregate_job(part, files, tables[-1])
         summary = pd.read_csv(tables[-1])
         assert list(summary.columns) == SUMMARY_COLUMNS
-        fam = part.family_obj
+        fam = part.model.family
         assert len(summary) == len(part.sample_sizes) * sum(
-            len(fam.estimator(e).parameters) for e in part.estimators
+            len(fam.estimator(e).targets) for e in part.estimators
         )
         assert (summary["replications"] == reps).all()
         assert ((summary["n_failed"] >= 0) & (summary["n_boundary"] >= 0)).all()

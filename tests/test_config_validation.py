@@ -53,7 +53,7 @@ def test_valid_config_builds_study_with_defaults():
     assert coin.estimators == ("mle",)
     assert coin.seed == 2024
     assert coin.chunks() == [(0, 100_000), (100_000, 200_000), (200_000, 250_000)]
-    assert coin.family_obj.name == "bernoulli"
+    assert coin.model.name == "bernoulli"
 
 
 def test_valid_config_scenario_overrides():
@@ -105,9 +105,7 @@ AT_COIN = "scenario 'coin' (scenarios[0])"
 AT_BELL = "scenario 'bell' (scenarios[1])"
 TOP = "top level"
 LONG = "x" * 65
-SCENARIO_KEYS = (
-    "chunk_size, ci_level, description, estimators, family, name, params, replications, sample_sizes, sampler"
-)
+SCENARIO_KEYS = "chunk_size, ci_level, description, design, estimators, family, name, params, replications, sample_sizes, sampler"
 
 
 def _scenario(index: int, **entry: Any):
@@ -134,7 +132,7 @@ class Bad(NamedTuple):
 BAD = [
     # -- family and parameters
     Bad("unknown-family", _set((*COIN, "family"), "weibull"), AT_COIN, "key 'family'", "= 'weibull'",
-        "known: bernoulli, exponential, gamma, normal, poisson"),
+        "known: bernoulli, exponential, gamma, linear_regression, normal, poisson"),
     Bad("family-wrong-case", _set((*BELL, "family"), "Normal"), AT_BELL, "key 'family'", "= 'Normal'",
         "known: bernoulli"),
     Bad("missing-family", _delete((*COIN, "family")), AT_COIN, "key 'family' is missing", None, "required"),
@@ -429,14 +427,17 @@ def test_theory_beyond_float64_is_named() -> None:
     moments finite, so a stub stands in.
     """
     from mlestudy.config import _theory_problem
-    from mlestudy.families.exponential import Exponential
+    from mlestudy.families.exponential import Exponential, ExponentialMLE
+
+    class OverflowingMLE(ExponentialMLE):
+        def exact_moments(self, model, parameter, n):
+            return model.theta["rate"] ** 2000, 1.0  # a Python float power: OverflowError
 
     class Overflowing(Exponential):
-        def exact_moments(self, estimator, parameter, theta, n):
-            return theta["rate"] ** 2000, 1.0  # a Python float power: OverflowError
+        estimator_types = (OverflowingMLE,)
 
-    assert _theory_problem(Exponential(), {"rate": 2.0}, "rate", 3) is None
-    assert _theory_problem(Overflowing(), {"rate": 2.0}, "rate", 3) == (
+    assert _theory_problem(Exponential().bind({"rate": 2.0}), "rate", 3) is None
+    assert _theory_problem(Overflowing().bind({"rate": 2.0}), "rate", 3) == (
         "the exact moments of mle rate overflow float64 (its Cramér–Rao bound is 1.33)"
     )
 

@@ -35,11 +35,13 @@ PNG_1X1 = base64.b64decode(
 
 def fitted_frame(sc: Scenario, x: np.ndarray) -> pd.DataFrame:
     """Per-replication estimates of raw data rows, in the simulate jobs' layout."""
-    fits = sc.family_obj.fit(x)
+    fits = sc.model.family.fit(x)
     columns = {"replication": np.arange(len(x))}
     for e in sc.estimators:
-        columns |= {f"{e}.{p}": fits[e].values[p] for p in sc.family_obj.estimator(e).parameters}
+        targets = sc.model.estimators[e].parameters(sc.model)
+        columns |= {f"{e}.{p}": fits[e].values[p] for p in targets}
         columns[f"{e}.status"] = fits[e].status
+        columns |= {f"{e}.se.{p}": fits[e].se[p] for p in targets}
     return pd.DataFrame(columns)
 
 
@@ -56,9 +58,9 @@ def run(
     frames, files = {}, {}
     for n in sc.sample_sizes:
         if data:
-            frames[n] = fitted_frame(sc, sc.family_obj.sample(np.random.default_rng(n), sc.params, (R, n)))
+            frames[n] = fitted_frame(sc, sc.model.family.sample(np.random.default_rng(n), sc.params, (R, n)))
         else:
-            frames[n] = simulate_range(sc.family_obj, sc.params, seed=sc.seed, scenario=sc.name, n=n, first=0,
+            frames[n] = simulate_range(sc.model.family, sc.params, seed=sc.seed, scenario=sc.name, n=n, first=0,
                                        stop=R, estimators=list(sc.estimators))  # fmt: skip
         files[n] = [tmp_path / f"n{n}.parquet"]
         write_estimates(frames[n], files[n][0], scenario=sc.name, family=sc.family, params=sc.params, n=n)
@@ -240,7 +242,7 @@ def test_undefined_at_n1_counted_as_failed(tmp_path: Path, family: str, params: 
     expected = {
         (e, p, 1): ((R, 0) if (e, p) in failed else (0, 0))
         for e in sc.estimators
-        for p in sc.family_obj.estimator(e).parameters
+        for p in sc.model.estimators[e].parameters(sc.model)
     }
     html = assert_counts_shown(tmp_path, study, summary, expected)
     for estimator in {e for e, _ in failed}:

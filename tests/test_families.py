@@ -11,8 +11,8 @@ import statsmodels.api as sm
 from scipy import stats
 from scipy.special import expit
 
-from mlestudy.aggregate import inverse_information
 from mlestudy.families import Parameter, Status, get_family, registry
+from mlestudy.models.scalar import inverse_information
 from mlestudy.numerical import numerical_mle
 from mlestudy.simulate import simulate_range
 
@@ -93,7 +93,7 @@ def test_closed_form_mle_matches_numerical(name, n):
     for i in range(x.shape[0]):
         numeric, success = numerical_mle(fam, x[i])
         assert success
-        for p in fam.estimator("mle").parameters:
+        for p in fam.estimator("mle").targets:
             assert numeric[p] == pytest.approx(closed[p][i], rel=1e-5), (p, i)
 
 
@@ -155,7 +155,7 @@ def _moment_cases():
     for name in FAMILIES:
         fam = get_family(name)
         for est in fam.estimators:
-            for p in est.parameters:
+            for p in est.targets:
                 for n in MOMENT_NS:
                     yield pytest.param(name, est.name, p, n, id=f"{name}-{est.name}-{p}-n{n}")
 
@@ -361,7 +361,7 @@ def test_registry_has_exactly_the_documented_families():
         assert fam.name == name
         assert get_family(name) is fam
         assert fam.parameter_names == params
-        assert {e.name: e.parameters for e in fam.estimators} == estimators
+        assert {e.name: e.targets for e in fam.estimators} == estimators
 
 
 def test_get_family_unknown_lists_known():

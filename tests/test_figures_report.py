@@ -26,7 +26,7 @@ def build(tmp_path: Path, scenario_cfg: dict) -> tuple:
     files = {}
     for n in sc.sample_sizes:
         frame = simulate_range(
-            sc.family_obj, sc.params, seed=sc.seed, scenario=sc.name, n=n, first=0, stop=sc.replications,
+            sc.model, seed=sc.seed, scenario=sc.name, n=n, first=0, stop=sc.replications,
             estimators=list(sc.estimators),
         )  # fmt: skip
         path = tmp_path / f"{sc.name}_n{n}.parquet"
@@ -143,3 +143,34 @@ def test_count_with_its_share() -> None:
     assert fmt_count(3, 100_000) == "3 (<0.1%)"
     assert fmt_count(99_999, 100_000) == "99,999 (>99.9%)"
     assert fmt_count(4000, 4000) == "4,000 (100%)"
+
+
+def test_report_scales_to_ten_coefficients(tmp_path: Path) -> None:
+    """p = 10: one panel per block (never per coefficient), figures of bounded size, few visible rows."""
+    from PIL import Image
+
+    beta = [0.5, 1.0, -1.0, 0.25, 2.0, -0.5, 0.0, 1.5, -2.0, 0.75]
+    cfg = {
+        "name": "wide",
+        "family": "linear_regression",
+        "params": {"beta": beta, "sigma2": 2.0},
+        "sample_sizes": [12, 30, 200],
+        "replications": 2000,
+    }
+    study, summary, outputs = build(tmp_path, cfg)
+    assert len(summary) == 3 * (10 + 1) + 3  # mle: 10 coefficients and sigma2; unbiased: sigma2
+    for name, path in outputs.items():
+        width, height = Image.open(path).size
+        assert width <= 1400 and height <= 1300, (name, width, height)
+    checks = pd.DataFrame({"n": [12], "replication": [0], "parameter": ["beta[0]"], "abs_diff": [1e-9],
+                           "boundary": [False], "converged": [True]})  # fmt: skip
+    html_path = tmp_path / "report.html"
+    render(study, summary, {"wide": checks}, {"wide": outputs}, [], html_path)
+    html = html_path.read_text()
+    section = re.search(r'(?s)<section id="wide">.*?</section>', html).group(0)
+    visible = re.sub(r"(?s)<details>.*?</details>", "", section)
+    assert "beta: 10 coefficients" in visible
+    assert section.count("<details>") == 1
+    # Visible: the beta block's 3 rows (mle at each n) and sigma2's 6 (two estimators), with 2 header rows.
+    assert visible.count("<tr") == 2 + 3 + 6, visible.count("<tr")
+    assert section.count("<tr") - visible.count("<tr") == 1 + 30  # folded: header and every coefficient

@@ -116,7 +116,8 @@ def test_iter_data_covers_range_contiguously():
     """iter_data yields consecutive replication indices covering exactly [first, stop)."""
     fam = get_family("normal")
     seen = []
-    for start, x in iter_data(fam, THETA["normal"], seed=1, scenario="s", n=200, first=250, stop=2610):
+    for start, raw in iter_data(fam, THETA["normal"], seed=1, scenario="s", n=200, first=250, stop=2610):
+        x = raw["x"]
         assert x.shape[1] == 200
         seen.extend(range(start, start + x.shape[0]))
     assert seen == list(range(250, 2610))
@@ -126,7 +127,7 @@ def test_estimator_subset_columns():
     """Asking for a subset of estimators returns only their columns, same values."""
     full = _sim("normal", 4, 0, 1000)
     sub = _sim("normal", 4, 0, 1000, estimators=["unbiased"])
-    assert list(sub.columns) == ["replication", "unbiased.sigma2", "unbiased.status"]
+    assert list(sub.columns) == ["replication", "unbiased.sigma2", "unbiased.status", "unbiased.se.sigma2"]
     pd.testing.assert_frame_equal(sub, full[sub.columns], check_exact=True)
 
 

@@ -141,14 +141,15 @@ def test_normal_n1_is_the_boundary_for_both_samplers():
 
 
 def default_summary(sampler: str) -> pd.DataFrame:
-    """Summary rows of every default scenario at every n, with REPS replications."""
+    """Summary rows of every default scenario with a sufficient sampler, at every n, with REPS replications."""
     rows = []
     for sc in load(ROOT / "config.yaml").scenarios:
+        if not sc.model.has_sufficient_sampler:
+            continue
         sc = dataclasses.replace(sc, replications=REPS, sampler=sampler)
         for n in sc.sample_sizes:
             frame = simulate_range(
-                sc.family_obj,
-                sc.params,
+                sc.model,
                 seed=sc.seed,
                 scenario=sc.name,
                 n=n,

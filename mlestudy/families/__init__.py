@@ -14,9 +14,9 @@ import pkgutil
 from functools import cache
 from importlib.metadata import entry_points
 
-from .base import Estimate, EstimatorInfo, Family, Parameter, Status
+from .base import Estimate, Family, Parameter, ScalarEstimator, Status
 
-__all__ = ["Estimate", "EstimatorInfo", "Family", "Parameter", "Status", "get_family", "registry"]
+__all__ = ["Estimate", "Family", "Parameter", "ScalarEstimator", "Status", "get_family", "registry"]
 
 
 @cache

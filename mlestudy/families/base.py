@@ -1,29 +1,19 @@
-"""The contract every distribution family fulfils.
+"""The i.i.d. scalar families: a distribution with its maximum-likelihood machinery.
 
-A family is one self-contained unit: it knows its parameters, how to draw data,
-its log-likelihood, its estimators (closed form, or batched numerical fits with a
-per-replication status), its Fisher information and, where theory gives them, the
-exact finite-sample moments of its estimators.  The pipeline only talks to this
-contract, so adding a family never means editing rules or scripts.
+A :class:`Family` is the *unfrozen* distribution (like ``scipy.stats.norm``):
+its methods take the parameter values, so the math is tested directly.  Binding
+it to a scenario's values (:meth:`Family.bind`) gives a
+:class:`~mlestudy.models.base.Model`, which is what the pipeline uses.
 
-Estimation is split in two steps, ``statistics`` (data -> per-replication summary)
-and ``estimate`` (summary -> estimates).  Closed-form families reduce each
-replication to a few sufficient statistics, which keeps memory flat and lets an
-exact sufficient-statistic sampler slot in later; a family without a closed form
-can return the data itself from ``statistics`` and fit it in ``estimate``.
+Estimation is split in two steps, ``statistics`` (data -> per-replication
+summary) and each estimator's closed form (summary -> estimates).  Closed-form
+families reduce each replication to a few sufficient statistics, which keeps
+memory flat and lets an exact sufficient-statistic sampler slot in; a family
+without a closed form (gamma) iterates over the replications of a batch at once
+and marks each one ``OK`` or ``NOT_CONVERGED``.
 
-What comes next fits the same contract:
-
-- *No closed form*: ``estimate`` iterates (batched Newton across replications)
-  and marks each replication ``OK`` or ``NOT_CONVERGED``; see ``gamma.py``.
-- *Vector parameters*: a vector is several scalar :class:`Parameter` entries
-  (beta0, beta1, ...), and ``fisher_information`` returns the k x k matrix; the
-  CRLB of each is the diagonal of its inverse (``normal`` and ``gamma`` do this).
-- *Covariates*: a regression family draws its design and responses together in
-  ``sample`` (one (replications x n) block per column, or a structured array),
-  and ``statistics`` reduces them (X'X and X'y for a linear model).  Settings
-  of the design would arrive as a new optional scenario key passed to the
-  family; nothing in the rules changes.
+Each estimator is its own unit (:class:`ScalarEstimator`): its closed form, its
+per-replication status and Wald standard error, and its exact theory.
 """
 
 from __future__ import annotations
@@ -31,12 +21,17 @@ from __future__ import annotations
 import math
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 from numpy.typing import NDArray
 
-from ..status import Status
+from ..models.base import Data, Domain, Estimator, Fit
+from ..status import Status  # noqa: F401 - re-exported for the families
+
+if TYPE_CHECKING:
+    from ..models.scalar import ScalarModel
 
 FloatArray = NDArray[np.float64]
 Theta = Mapping[str, float]
@@ -52,107 +47,68 @@ def row_sums(x: FloatArray) -> FloatArray:
 
 
 @dataclass(frozen=True)
-class Parameter:
-    """A scalar parameter and the open/closed interval it may take.
+class Parameter(Domain):
+    """A named scalar parameter of a family and the interval it may take."""
 
-    ``start`` is a generic starting value for numerical optimisation, chosen
-    without looking at the data so the numerical check stays independent of the
-    closed form.
-    """
-
-    name: str
-    lower: float = -math.inf
-    upper: float = math.inf
-    lower_open: bool = True
-    upper_open: bool = True
-    start: float = 1.0
+    name: str = ""
     description: str = ""
 
-    def contains(self, value: float) -> bool:
-        """Whether ``value`` is an allowed parameter value."""
-        if not math.isfinite(value):
-            return False
-        above = value > self.lower if self.lower_open else value >= self.lower
-        below = value < self.upper if self.upper_open else value <= self.upper
-        return above and below
-
-    def allowed(self) -> str:
-        """Human-readable range, used in error messages."""
-        parts = []
-        if math.isfinite(self.lower):
-            parts.append(f"{'>' if self.lower_open else '>='} {self.lower:g}")
-        if math.isfinite(self.upper):
-            parts.append(f"{'<' if self.upper_open else '<='} {self.upper:g}")
-        return " and ".join(parts) if parts else "any finite number"
-
-    def to_unconstrained(self, value: FloatArray | float) -> FloatArray:
-        """Map the parameter to the real line (log / logit), for optimisers."""
-        v = np.asarray(value, dtype=float)
-        lo, hi = self.lower, self.upper
-        if math.isfinite(lo) and math.isfinite(hi):
-            u = (v - lo) / (hi - lo)
-            return np.log(u) - np.log1p(-u)
-        if math.isfinite(lo):
-            return np.log(v - lo)
-        if math.isfinite(hi):
-            return np.log(hi - v)
-        return v
-
-    def from_unconstrained(self, z: FloatArray | float) -> FloatArray:
-        """Inverse of :meth:`to_unconstrained`."""
-        z = np.asarray(z, dtype=float)
-        lo, hi = self.lower, self.upper
-        if math.isfinite(lo) and math.isfinite(hi):
-            return lo + (hi - lo) / (1.0 + np.exp(-z))
-        if math.isfinite(lo):
-            return lo + np.exp(z)
-        if math.isfinite(hi):
-            return hi - np.exp(z)
-        return z
+    def __init__(
+        self,
+        name: str,
+        lower: float = -math.inf,
+        upper: float = math.inf,
+        lower_open: bool = True,
+        upper_open: bool = True,
+        start: float = 1.0,
+        description: str = "",
+    ) -> None:
+        super().__init__(lower, upper, lower_open, upper_open, start)
+        object.__setattr__(self, "name", name)
+        object.__setattr__(self, "description", description)
 
 
-@dataclass(frozen=True)
-class EstimatorInfo:
-    """What an estimator estimates and why it is in the study."""
-
-    name: str
-    parameters: tuple[str, ...]
-    description: str
+Estimate = Fit
+"""The old name of :class:`~mlestudy.models.base.Fit`."""
 
 
-@dataclass
-class Estimate:
-    """Per-replication estimates of one estimator, with a status per replication."""
+class ScalarEstimator(Estimator):
+    """An estimator of an i.i.d. family, computed from the family's statistics.
 
-    values: dict[str, FloatArray]
-    status: NDArray[np.int8] = field(default_factory=lambda: np.empty(0, np.int8))
+    Subclasses set ``targets`` (the parameters they estimate) and implement
+    :meth:`estimate`.  The Wald standard error is sqrt(inverse information at
+    the estimate / n); an estimator of only some parameters overrides
+    :meth:`standard_errors` with its own, since the information at a point
+    needs every parameter.
+    """
 
-    @classmethod
-    def undefined(cls, parameters: tuple[str, ...], reps: int) -> Estimate:
-        """An estimator that does not exist at this n (e.g. dividing by n-1 at n=1)."""
-        return cls(
-            {p: np.full(reps, np.nan) for p in parameters}, np.full(reps, Status.UNDEFINED, dtype=np.int8)
-        )
+    targets: ClassVar[tuple[str, ...]]
 
-    def __post_init__(self) -> None:
-        reps = len(next(iter(self.values.values())))
-        if self.status.size == 0:
-            self.status = np.zeros(reps, dtype=np.int8)
-        # A non-finite value that the family did not explain is still counted.
-        # Fast path: a finite sum (one read, no temporary) proves every value
-        # finite; only a NaN, an infinity or an overflowing sum looks closer.
-        for v in self.values.values():
-            with np.errstate(over="ignore", invalid="ignore"):
-                if v.size and math.isfinite(np.add.reduce(v, axis=None)):
-                    continue
-            bad = ~np.isfinite(v)
-            self.status[bad & ~Status.failed(self.status)] = Status.NONFINITE
-        if self.status.size and self.status.max() >= Status.UNDEFINED:
-            failed = Status.failed(self.status)
-            for k, v in self.values.items():
-                v = np.array(v, dtype=float, copy=True)
-                v[failed] = np.nan
-                self.values[k] = v
+    def parameters(self, model: ScalarModel | None = None) -> tuple[str, ...]:
+        return self.targets
+
+    @abstractmethod
+    def estimate(self, family: Family, stats: Mapping[str, NDArray], n: int) -> tuple[dict, NDArray[np.int8]]:
+        """Closed form (or batched iteration): values per target and a status per replication."""
+
+    def standard_errors(self, family: Family, values: Mapping[str, NDArray], n: int) -> dict[str, NDArray]:
+        """Wald standard errors sqrt([I(theta-hat)^-1]_jj / n) of every target."""
+        from ..models.scalar import inverse_information
+
+        inv = inverse_information(family, values)
+        return {
+            p: np.sqrt(inv[:, j, j] / n) for j, p in enumerate(family.parameter_names) if p in self.targets
+        }
+
+    def fit(self, model: ScalarModel, data: Data, n: int) -> Fit:
+        return self.fit_statistics(model.family, data, n)
+
+    def fit_statistics(self, family: Family, stats: Mapping[str, NDArray], n: int) -> Fit:
+        """:meth:`fit` without a bound model: the family and its statistics are enough."""
+        values, status = self.estimate(family, stats, n)
+        if not values:
+            return Fit.undefined(self.targets, len(status))
+        return Fit(values, self.standard_errors(family, values, n), status)
 
 
 class Family(ABC):
@@ -165,7 +121,12 @@ class Family(ABC):
     name: str
     description: str
     parameters: tuple[Parameter, ...]
-    estimators: tuple[EstimatorInfo, ...]
+    estimator_types: tuple[type[ScalarEstimator], ...]
+
+    @property
+    def estimators(self) -> tuple[ScalarEstimator, ...]:
+        """One instance of each estimator, in the family's order."""
+        return tuple(e() for e in self.estimator_types)
 
     # -- description ----------------------------------------------------------
     @property
@@ -180,12 +141,18 @@ class Family(ABC):
                 return p
         raise KeyError(name)
 
-    def estimator(self, name: str) -> EstimatorInfo:
+    def estimator(self, name: str) -> ScalarEstimator:
         """Look an estimator up by name."""
-        for e in self.estimators:
+        for e in self.estimator_types:
             if e.name == name:
-                return e
+                return e()
         raise KeyError(name)
+
+    def bind(self, theta: Mapping[str, float]) -> ScalarModel:
+        """The family at one parameter value, as a :class:`~mlestudy.models.base.Model`."""
+        from ..models.scalar import model_type
+
+        return model_type(self)(theta)
 
     # -- data -----------------------------------------------------------------
     @abstractmethod
@@ -206,9 +173,9 @@ class Family(ABC):
     def statistics(self, x: FloatArray) -> dict[str, FloatArray]:
         """Reduce each replication (row) to what the estimators need."""
 
-    @abstractmethod
-    def estimate(self, stats: Mapping[str, FloatArray], n: int) -> dict[str, Estimate]:
-        """All estimators of the family, from :meth:`statistics` output."""
+    def estimate(self, stats: Mapping[str, FloatArray], n: int) -> dict[str, Fit]:
+        """Every estimator of the family, from :meth:`statistics` output."""
+        return {e.name: e().fit_statistics(self, stats, n) for e in self.estimator_types}
 
     def draw_statistics(
         self, rng: np.random.Generator, theta: Theta, scratch: FloatArray
@@ -239,7 +206,7 @@ class Family(ABC):
         """Whether :meth:`sufficient_statistics` is implemented."""
         return type(self).sufficient_statistics is not Family.sufficient_statistics
 
-    def fit(self, x: FloatArray) -> dict[str, Estimate]:
+    def fit(self, x: FloatArray) -> dict[str, Fit]:
         """Estimate from raw data: ``estimate(statistics(x), n)``."""
         return self.estimate(self.statistics(x), x.shape[-1])
 
@@ -264,13 +231,12 @@ class Family(ABC):
     # -- finite-sample theory -------------------------------------------------
     def exact_moments(self, estimator: str, parameter: str, theta: Theta, n: int) -> tuple[float, float]:
         """Exact finite-sample mean and variance; NaN where no closed form exists."""
-        return math.nan, math.nan
+        return self.estimator(estimator).exact_moments(self.bind(theta), parameter, n)
+
+    def exact_coverage(self, estimator: str, parameter: str, theta: Theta, n: int, level: float) -> float:
+        """Exact coverage of the estimator's Wald interval; NaN where unknown."""
+        return self.estimator(estimator).exact_coverage(self.bind(theta), parameter, n, level)
 
     def finite_moments(self, estimator: str, parameter: str, n: int) -> float:
-        """Highest integer order k for which E|estimate|^k is finite.
-
-        ``inf`` for bounded or light-tailed estimators.  The aggregation step
-        uses it to print NaN, not a number, for a mean, variance or Monte Carlo
-        standard error that does not exist (e.g. the variance of 1/x-bar at n=2).
-        """
-        return math.inf
+        """Highest integer order k for which E|estimate|^k is finite (see :class:`Estimator`)."""
+        return self.estimator(estimator).finite_moments(None, parameter, n)  # type: ignore[arg-type]

@@ -6,14 +6,35 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from .base import Estimate, EstimatorInfo, Family, FloatArray, Parameter, Status, Theta
+from .base import Family, FloatArray, Parameter, ScalarEstimator, Status, Theta
+
+
+class BernoulliMLE(ScalarEstimator):
+    name = "mle"
+    targets = ("p",)
+    is_mle = True
+    description = "sample proportion k/n (the MLE; unbiased)"
+
+    def estimate(self, family, stats, n):
+        k = stats["successes"]
+        status = np.where((k == 0) | (k == n), np.int8(Status.BOUNDARY), np.int8(Status.OK))
+        return {"p": k / n}, status
+
+    def exact_moments(self, model, parameter, n):
+        p = model.theta["p"]
+        return p, p * (1.0 - p) / n
+
+    def exact_coverage(self, model, parameter, n, level):
+        from ..theory.coverage import bernoulli_coverage
+
+        return bernoulli_coverage(model.theta["p"], n, level)
 
 
 class Bernoulli(Family):
     name = "bernoulli"
     description = "Bernoulli trials with success probability p"
     parameters = (Parameter("p", 0.0, 1.0, start=0.5, description="success probability"),)
-    estimators = (EstimatorInfo("mle", ("p",), "sample proportion k/n (the MLE; unbiased)"),)
+    estimator_types = (BernoulliMLE,)
 
     def sample(self, rng: np.random.Generator, theta: Theta, size: tuple[int, int]) -> FloatArray:
         return (rng.random(size) < theta["p"]).astype(np.float64)
@@ -32,7 +53,7 @@ class Bernoulli(Family):
     ) -> dict[str, FloatArray]:
         # Same uniforms as sample(); successes counted on 1-byte indicators
         # (uint8 row sums cannot overflow below 256 columns) and kept as
-        # integers: estimate() divides them by n anyway.
+        # integers: the estimator divides them by n anyway.
         rng.random(out=scratch)
         success = scratch < theta["p"]
         if success.shape[1] < 256:
@@ -47,12 +68,6 @@ class Bernoulli(Family):
         # The number of successes in n trials is Binomial(n, p).
         return {"successes": rng.binomial(n, theta["p"], reps).astype(np.float64)}
 
-    def estimate(self, stats: Mapping[str, FloatArray], n: int) -> dict[str, Estimate]:
-        k = stats["successes"]
-        p = k / n
-        status = np.where((k == 0) | (k == n), np.int8(Status.BOUNDARY), np.int8(Status.OK))
-        return {"mle": Estimate({"p": p}, status)}
-
     def fisher_information(self, theta: Mapping[str, FloatArray | float]) -> FloatArray:
         p = np.asarray(theta["p"], dtype=float)
         with np.errstate(divide="ignore"):
@@ -61,7 +76,3 @@ class Bernoulli(Family):
     def inverse_fisher_information(self, theta: Mapping[str, FloatArray | float]) -> FloatArray:
         p = np.asarray(theta["p"], dtype=float)
         return (p * (1.0 - p))[..., None, None]
-
-    def exact_moments(self, estimator: str, parameter: str, theta: Theta, n: int) -> tuple[float, float]:
-        p = theta["p"]
-        return p, p * (1.0 - p) / n

@@ -12,17 +12,65 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from .base import Estimate, EstimatorInfo, Family, FloatArray, Parameter, Theta, row_sums
+from .base import Family, FloatArray, Parameter, ScalarEstimator, Theta, row_sums
+
+
+class ExponentialMLE(ScalarEstimator):
+    name = "mle"
+    targets = ("rate",)
+    is_mle = True
+    description = "1/x-bar (the MLE; biased upwards by n/(n-1))"
+
+    def estimate(self, family, stats, n):
+        with np.errstate(divide="ignore"):
+            return {"rate": n / stats["total"]}, np.zeros(len(stats["total"]), np.int8)
+
+    def exact_moments(self, model, parameter, n):
+        lam = model.theta["rate"]
+        mean = n * lam / (n - 1) if n > 1 else math.nan
+        var = n**2 * lam**2 / ((n - 1) ** 2 * (n - 2)) if n > 2 else math.nan
+        return mean, var
+
+    def exact_coverage(self, model, parameter, n, level):
+        from ..theory.coverage import exponential_rate_coverage
+
+        return exponential_rate_coverage(n, level, numerator=n)
+
+    def finite_moments(self, model, parameter, n):
+        # E[(1/S)^k] < inf iff k < n for S ~ Gamma(n, rate).
+        return n - 1
+
+
+class ExponentialUnbiased(ExponentialMLE):
+    name = "unbiased"
+    is_mle = False
+    description = "(n-1)/sum(x) (unbiased for n >= 2)"
+
+    def estimate(self, family, stats, n):
+        if n < 2:
+            return {}, np.full(len(stats["total"]), 0, np.int8)
+        with np.errstate(divide="ignore"):
+            return {"rate": (n - 1) / stats["total"]}, np.zeros(len(stats["total"]), np.int8)
+
+    def standard_errors(self, family, values, n):
+        # The inverse information rate^2 at this estimator's own value.
+        return {"rate": np.sqrt(values["rate"] ** 2 / n)}
+
+    def exact_moments(self, model, parameter, n):
+        lam = model.theta["rate"]
+        return (lam if n > 1 else math.nan), (lam**2 / (n - 2) if n > 2 else math.nan)
+
+    def exact_coverage(self, model, parameter, n, level):
+        from ..theory.coverage import exponential_rate_coverage
+
+        return exponential_rate_coverage(n, level, numerator=n - 1) if n >= 2 else math.nan
 
 
 class Exponential(Family):
     name = "exponential"
     description = "exponential waiting times with rate lambda (mean 1/lambda)"
     parameters = (Parameter("rate", 0.0, start=1.0, description="events per unit time"),)
-    estimators = (
-        EstimatorInfo("mle", ("rate",), "1/x-bar (the MLE; biased upwards by n/(n-1))"),
-        EstimatorInfo("unbiased", ("rate",), "(n-1)/sum(x) (unbiased for n >= 2)"),
-    )
+    estimator_types = (ExponentialMLE, ExponentialUnbiased)
 
     def sample(self, rng: np.random.Generator, theta: Theta, size: tuple[int, int]) -> FloatArray:
         return rng.exponential(1.0 / theta["rate"], size)
@@ -47,33 +95,9 @@ class Exponential(Family):
         # A sum of n exponentials with rate lambda is Gamma(n, scale 1/lambda).
         return {"total": rng.standard_gamma(n, reps) / theta["rate"]}
 
-    def estimate(self, stats: Mapping[str, FloatArray], n: int) -> dict[str, Estimate]:
-        total = stats["total"]
-        with np.errstate(divide="ignore"):
-            mle = n / total
-            unbiased = (n - 1) / total
-        return {
-            "mle": Estimate({"rate": mle}),
-            "unbiased": Estimate({"rate": unbiased}) if n >= 2 else Estimate.undefined(("rate",), total.size),
-        }
-
     def fisher_information(self, theta: Mapping[str, FloatArray | float]) -> FloatArray:
         lam = np.asarray(theta["rate"], dtype=float)
         return (1.0 / lam**2)[..., None, None]
 
     def inverse_fisher_information(self, theta: Mapping[str, FloatArray | float]) -> FloatArray:
         return (np.asarray(theta["rate"], dtype=float) ** 2)[..., None, None]
-
-    def exact_moments(self, estimator: str, parameter: str, theta: Theta, n: int) -> tuple[float, float]:
-        lam = theta["rate"]
-        if estimator == "mle":
-            mean = n * lam / (n - 1) if n > 1 else math.nan
-            var = n**2 * lam**2 / ((n - 1) ** 2 * (n - 2)) if n > 2 else math.nan
-        else:
-            mean = lam if n > 1 else math.nan
-            var = lam**2 / (n - 2) if n > 2 else math.nan
-        return mean, var
-
-    def finite_moments(self, estimator: str, parameter: str, n: int) -> float:
-        # E[(1/S)^k] < inf iff k < n for S ~ Gamma(n, rate).
-        return n - 1

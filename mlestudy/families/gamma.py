@@ -22,7 +22,7 @@ from collections.abc import Mapping
 import numpy as np
 from scipy.special import digamma, gammaln, polygamma
 
-from .base import Estimate, EstimatorInfo, Family, FloatArray, Parameter, Status, Theta
+from .base import Family, FloatArray, Parameter, ScalarEstimator, Status, Theta
 
 NEWTON_MAX_ITER = 100
 NEWTON_RTOL = 1e-12
@@ -89,6 +89,26 @@ def solve_shape(s: FloatArray) -> tuple[FloatArray, np.ndarray]:
     return a, converged
 
 
+class GammaMLE(ScalarEstimator):
+    name = "mle"
+    targets = ("shape", "rate")
+    is_mle = True
+    description = "maximum likelihood by batched Newton (no closed form)"
+
+    def estimate(self, family, stats, n):
+        mean = stats["mean"]
+        s = np.log(mean) - stats["mean_log"]
+        s = np.where(s > 0, s, 0.0)  # Jensen: s >= 0; rounding can leave -1e-17
+        shape, converged = solve_shape(s)
+        status = np.where(converged, Status.OK, Status.NOT_CONVERGED).astype(np.int8)
+        status[s == 0] = Status.UNDEFINED  # unbounded likelihood: no MLE
+        return {"shape": shape, "rate": shape / mean}, status
+
+    def finite_moments(self, model, parameter, n):
+        # E[shape-hat^k] < inf iff k < (n-1)/2 (see the module docstring).
+        return max(math.ceil((n - 1) / 2) - 1, 0)
+
+
 class Gamma(Family):
     name = "gamma"
     description = "gamma observations with shape alpha and rate beta (mean alpha/beta)"
@@ -96,9 +116,7 @@ class Gamma(Family):
         Parameter("shape", 0.0, start=1.0, description="shape alpha"),
         Parameter("rate", 0.0, start=1.0, description="rate beta"),
     )
-    estimators = (
-        EstimatorInfo("mle", ("shape", "rate"), "maximum likelihood by batched Newton (no closed form)"),
-    )
+    estimator_types = (GammaMLE,)
 
     def sample(self, rng: np.random.Generator, theta: Theta, size: tuple[int, int]) -> FloatArray:
         return rng.gamma(theta["shape"], 1.0 / theta["rate"], size)
@@ -112,15 +130,6 @@ class Gamma(Family):
     def statistics(self, x: FloatArray) -> dict[str, FloatArray]:
         return {"mean": x.mean(axis=-1), "mean_log": np.log(x).mean(axis=-1)}
 
-    def estimate(self, stats: Mapping[str, FloatArray], n: int) -> dict[str, Estimate]:
-        mean = stats["mean"]
-        s = np.log(mean) - stats["mean_log"]
-        s = np.where(s > 0, s, 0.0)  # Jensen: s >= 0; rounding can leave -1e-17
-        shape, converged = solve_shape(s)
-        status = np.where(converged, Status.OK, Status.NOT_CONVERGED).astype(np.int8)
-        status[s == 0] = Status.UNDEFINED  # unbounded likelihood: no MLE
-        return {"mle": Estimate({"shape": shape, "rate": shape / mean}, status)}
-
     def fisher_information(self, theta: Mapping[str, FloatArray | float]) -> FloatArray:
         a = np.asarray(theta["shape"], dtype=float)
         b = np.asarray(theta["rate"], dtype=float)
@@ -129,7 +138,3 @@ class Gamma(Family):
         out[..., 0, 1] = out[..., 1, 0] = -1.0 / b
         out[..., 1, 1] = a / b**2
         return out
-
-    def finite_moments(self, estimator: str, parameter: str, n: int) -> float:
-        # E[shape-hat^k] < inf iff k < (n-1)/2 (see the module docstring).
-        return max(math.ceil((n - 1) / 2) - 1, 0)

@@ -11,7 +11,61 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from .base import Estimate, EstimatorInfo, Family, FloatArray, Parameter, Status, Theta, row_sums
+from .base import Family, FloatArray, Parameter, ScalarEstimator, Status, Theta, row_sums
+
+
+def _boundary(ss: FloatArray) -> np.ndarray:
+    # sigma2-hat = 0 (n = 1, or a constant sample): the likelihood is unbounded.
+    return np.where(ss == 0, np.int8(Status.BOUNDARY), np.int8(Status.OK))
+
+
+class NormalMLE(ScalarEstimator):
+    name = "mle"
+    targets = ("mu", "sigma2")
+    is_mle = True
+    description = "x-bar and sum((x - x-bar)^2)/n (the MLE)"
+
+    def estimate(self, family, stats, n):
+        return {"mu": stats["mean"], "sigma2": stats["ss"] / n}, _boundary(stats["ss"])
+
+    def exact_moments(self, model, parameter, n):
+        s2 = model.theta["sigma2"]
+        if parameter == "mu":
+            return model.theta["mu"], s2 / n
+        return (n - 1) * s2 / n, 2 * (n - 1) * s2**2 / n**2
+
+    def exact_coverage(self, model, parameter, n, level):
+        from ..theory.coverage import gaussian_mean_coverage, gaussian_variance_coverage
+
+        if parameter == "mu":
+            return gaussian_mean_coverage(n, level)
+        return gaussian_variance_coverage(n, level, divisor=n)
+
+
+class NormalUnbiased(ScalarEstimator):
+    name = "unbiased"
+    targets = ("sigma2",)
+    description = "sum((x - x-bar)^2)/(n-1) (unbiased for n >= 2)"
+
+    def estimate(self, family, stats, n):
+        if n < 2:
+            return {}, np.zeros(len(stats["ss"]), np.int8)
+        return {"sigma2": stats["ss"] / (n - 1)}, _boundary(stats["ss"])
+
+    def standard_errors(self, family, values, n):
+        # The inverse information 2 sigma2^2 at this estimator's own value (mu does not enter).
+        return {"sigma2": np.sqrt(2.0 * values["sigma2"] ** 2 / n)}
+
+    def exact_moments(self, model, parameter, n):
+        s2 = model.theta["sigma2"]
+        if n < 2:
+            return math.nan, math.nan
+        return s2, 2 * s2**2 / (n - 1)
+
+    def exact_coverage(self, model, parameter, n, level):
+        from ..theory.coverage import gaussian_variance_coverage
+
+        return gaussian_variance_coverage(n, level, divisor=n - 1) if n >= 2 else math.nan
 
 
 class Normal(Family):
@@ -21,10 +75,7 @@ class Normal(Family):
         Parameter("mu", start=0.0, description="mean"),
         Parameter("sigma2", 0.0, start=1.0, description="variance"),
     )
-    estimators = (
-        EstimatorInfo("mle", ("mu", "sigma2"), "x-bar and sum((x - x-bar)^2)/n (the MLE)"),
-        EstimatorInfo("unbiased", ("sigma2",), "sum((x - x-bar)^2)/(n-1) (unbiased for n >= 2)"),
-    )
+    estimator_types = (NormalMLE, NormalUnbiased)
 
     def sample(self, rng: np.random.Generator, theta: Theta, size: tuple[int, int]) -> FloatArray:
         return rng.normal(theta["mu"], math.sqrt(theta["sigma2"]), size)
@@ -70,17 +121,6 @@ class Normal(Family):
         ss = theta["sigma2"] * rng.chisquare(n - 1, reps) if n > 1 else np.zeros(reps)
         return {"mean": mean, "ss": ss}
 
-    def estimate(self, stats: Mapping[str, FloatArray], n: int) -> dict[str, Estimate]:
-        mean, ss = stats["mean"], stats["ss"]
-        # sigma2-hat = 0 (n = 1, or a constant sample): the likelihood is unbounded.
-        boundary = np.where(ss == 0, np.int8(Status.BOUNDARY), np.int8(Status.OK))
-        out = {"mle": Estimate({"mu": mean, "sigma2": ss / n}, boundary)}
-        if n >= 2:
-            out["unbiased"] = Estimate({"sigma2": ss / (n - 1)}, boundary.copy())
-        else:
-            out["unbiased"] = Estimate.undefined(("sigma2",), ss.size)
-        return out
-
     def fisher_information(self, theta: Mapping[str, FloatArray | float]) -> FloatArray:
         s2 = np.asarray(theta["sigma2"], dtype=float)
         out = np.zeros(s2.shape + (2, 2))
@@ -95,13 +135,3 @@ class Normal(Family):
         out[..., 0, 0] = s2
         out[..., 1, 1] = 2.0 * s2**2
         return out
-
-    def exact_moments(self, estimator: str, parameter: str, theta: Theta, n: int) -> tuple[float, float]:
-        s2 = theta["sigma2"]
-        if parameter == "mu":
-            return theta["mu"], s2 / n
-        if estimator == "mle":
-            return (n - 1) * s2 / n, 2 * (n - 1) * s2**2 / n**2
-        if n < 2:
-            return math.nan, math.nan
-        return s2, 2 * s2**2 / (n - 1)

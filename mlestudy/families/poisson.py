@@ -6,14 +6,35 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from .base import Estimate, EstimatorInfo, Family, FloatArray, Parameter, Status, Theta
+from .base import Family, FloatArray, Parameter, ScalarEstimator, Status, Theta
+
+
+class PoissonMLE(ScalarEstimator):
+    name = "mle"
+    targets = ("rate",)
+    is_mle = True
+    description = "sample mean x-bar (the MLE; unbiased)"
+
+    def estimate(self, family, stats, n):
+        rate = stats["total"] / n
+        # An all-zero sample puts the MLE on the boundary rate = 0.
+        return {"rate": rate}, np.where(rate == 0, np.int8(Status.BOUNDARY), np.int8(Status.OK))
+
+    def exact_moments(self, model, parameter, n):
+        lam = model.theta["rate"]
+        return lam, lam / n
+
+    def exact_coverage(self, model, parameter, n, level):
+        from ..theory.coverage import poisson_coverage
+
+        return poisson_coverage(model.theta["rate"], n, level)
 
 
 class Poisson(Family):
     name = "poisson"
     description = "Poisson counts with mean (rate) lambda"
     parameters = (Parameter("rate", 0.0, start=1.0, description="mean count per observation"),)
-    estimators = (EstimatorInfo("mle", ("rate",), "sample mean x-bar (the MLE; unbiased)"),)
+    estimator_types = (PoissonMLE,)
 
     def sample(self, rng: np.random.Generator, theta: Theta, size: tuple[int, int]) -> FloatArray:
         return rng.poisson(theta["rate"], size).astype(np.float64)
@@ -43,12 +64,6 @@ class Poisson(Family):
         # A sum of n independent Poisson(lambda) counts is Poisson(n lambda).
         return {"total": rng.poisson(n * theta["rate"], reps).astype(np.float64)}
 
-    def estimate(self, stats: Mapping[str, FloatArray], n: int) -> dict[str, Estimate]:
-        rate = stats["total"] / n
-        # An all-zero sample puts the MLE on the boundary rate = 0.
-        status = np.where(rate == 0, np.int8(Status.BOUNDARY), np.int8(Status.OK))
-        return {"mle": Estimate({"rate": rate}, status)}
-
     def fisher_information(self, theta: Mapping[str, FloatArray | float]) -> FloatArray:
         lam = np.asarray(theta["rate"], dtype=float)
         with np.errstate(divide="ignore"):
@@ -56,7 +71,3 @@ class Poisson(Family):
 
     def inverse_fisher_information(self, theta: Mapping[str, FloatArray | float]) -> FloatArray:
         return np.asarray(theta["rate"], dtype=float)[..., None, None]
-
-    def exact_moments(self, estimator: str, parameter: str, theta: Theta, n: int) -> tuple[float, float]:
-        lam = theta["rate"]
-        return lam, lam / n

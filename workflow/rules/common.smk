@@ -6,7 +6,7 @@ from mlestudy.config import ConfigError, validate
 from mlestudy import code_version
 from mlestudy.outputs import FIGURES
 from mlestudy.jobs import scenario_params
-from mlestudy.simulate import draws, threads_for
+from mlestudy.simulate import job_cost, threads_for
 
 try:
     STUDY = validate(config)
@@ -49,9 +49,13 @@ SIMULATE_BENCHMARK = (
 
 def simulate_threads(wildcards):
     """Big chunks draw their blocks on several threads (results do not change)."""
-    sampler = STUDY.scenario(wildcards.scenario).sampler
+    sc = STUDY.scenario(wildcards.scenario)
     return threads_for(
-        int(wildcards.n), int(wildcards.first), int(wildcards.stop), sampler
+        sc.model,
+        int(wildcards.n),
+        int(wildcards.first),
+        int(wildcards.stop),
+        sc.sampler,
     )
 
 
@@ -60,9 +64,15 @@ def simulate_priority(wildcards):
     and a multi-threaded one only starts when enough cores are free at once.
     Proportional to the draws (millions), because the scheduler maximises the
     summed priority of the jobs it starts together."""
-    sampler = STUDY.scenario(wildcards.scenario).sampler
+    sc = STUDY.scenario(wildcards.scenario)
     return (
-        draws(int(wildcards.n), int(wildcards.first), int(wildcards.stop), sampler)
+        job_cost(
+            sc.model,
+            int(wildcards.n),
+            int(wildcards.first),
+            int(wildcards.stop),
+            sc.sampler,
+        )
         // 10**6
     )
 

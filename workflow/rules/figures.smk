@@ -1,5 +1,5 @@
 rule figures:
-    """Theory next to simulation: bias, variance, efficiency, MSE, sampling distribution."""
+    """Theory next to simulation: bias, variance, efficiency, MSE, coverage, sampling distribution."""
     input:
         summary="results/summary/{scenario}.csv",
         # The sampling-distribution figure shows the smallest and largest n.
@@ -41,6 +41,12 @@ rule figures:
             "results/figures/{scenario}/mse.png",
             caption="../report/mse.rst",
             category="MSE",
+            subcategory="{scenario}",
+        ),
+        coverage=report(
+            "results/figures/{scenario}/coverage.png",
+            caption="../report/coverage.rst",
+            category="Coverage",
             subcategory="{scenario}",
         ),
     log:

@@ -1,0 +1,305 @@
+"""Linear regression y = X beta + e, e ~ N(0, sigma2 I): the one regression model with exact theory.
+
+Its negative log-likelihood in beta is the residual sum of squares: least
+squares (the mean squared error loss) *is* maximum likelihood under Gaussian
+noise.  The MLE is OLS for beta and RSS/n for sigma2; the unbiased variance
+estimator divides by n - p.
+
+Exact theory (the summary's ``exact_mean``, ``exact_variance``, ``crlb``):
+
+- fixed design: beta-hat ~ N(beta, sigma2 (X'X)^-1), so it attains the bound;
+  RSS/sigma2 ~ chi2_{n-p} independent of beta-hat.
+- random Gaussian design (x = (1, z), z ~ N(0, Sigma)): Var(beta-hat) =
+  sigma2 E[(X'X)^-1] -- slopes sigma2 [Sigma^-1]_jj/(n - p - 1) (inverse Wishart
+  mean), intercept sigma2 (1/n + d/(n(n - d - 2))) -- finite only for n > p + 1.
+  The CRLB of a random-design study is diag(inv(n E[x x'] / sigma2)), which OLS
+  does not attain at finite n (slope efficiency (n - p - 1)/n); the average
+  conditional bound E_X[sigma2 (X'X)^-1] is estimated by the simulation (the
+  per-replication ``bound.*`` columns) so the Jensen gap shows.
+- Wald coverage with the MLE sigma-hat: 2 F_t(z sqrt((n-p)/n); n-p) - 1 for every
+  coefficient, whatever the design.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+
+from ..seeding import BLOCK_SIZE
+from ..status import Status
+from ..theory import linear_regression as theory
+from ..theory.linear_regression import ols_batch
+from .base import POSITIVE, REAL, Block, Data, Estimator, Fit, FloatArray, Model, Streams
+from .design import DESIGN_KEYS, Design, design_problems
+
+
+def ols(x: FloatArray, y: FloatArray) -> Data:
+    """OLS of every replication of a batch (:func:`~mlestudy.theory.linear_regression.ols_batch`).
+
+    Returns ``beta`` (R, p), ``rss`` (R,), ``xtx_inv_diag`` (R, p) and ``rank_ok`` (R,);
+    rank-deficient replications have NaN.
+    """
+    fit = ols_batch(x, y)
+    return {
+        "beta": fit.beta,
+        "rss": fit.rss,
+        "xtx_inv_diag": np.diagonal(fit.xtx_inv, axis1=1, axis2=2).copy(),
+        "rank_ok": ~fit.rank_deficient,
+    }
+
+
+def _status(data: Data) -> np.ndarray:
+    status = np.where(data["rank_ok"], np.int8(Status.OK), np.int8(Status.RANK_DEFICIENT))
+    status[data["rank_ok"] & (data["rss"] == 0)] = Status.BOUNDARY  # a perfect fit: sigma2-hat = 0
+    return status
+
+
+def _variance_se(sigma2_hat: FloatArray, n: int) -> FloatArray:
+    """sqrt(2 sigma2-hat^2 / n): the inverse information of sigma2 at the estimate (as the normal family)."""
+    return np.sqrt(2.0 * sigma2_hat**2 / n)
+
+
+class OLS(Estimator):
+    """OLS beta and RSS/n: the maximum-likelihood estimator."""
+
+    name = "mle"
+    is_mle = True
+    description = "OLS beta and sigma2 = RSS/n (the MLE: least squares is Gaussian likelihood)"
+
+    def parameters(self, model: LinearRegression) -> tuple[str, ...]:
+        return model.parameter_names
+
+    def fit(self, model: LinearRegression, data: Data, n: int) -> Fit:
+        sigma2 = data["rss"] / n
+        values = {name: data["beta"][:, j] for j, name in enumerate(model.coefficients)}
+        se = {name: np.sqrt(sigma2 * data["xtx_inv_diag"][:, j]) for j, name in enumerate(model.coefficients)}
+        values["sigma2"], se["sigma2"] = sigma2, _variance_se(sigma2, n)
+        return Fit(values, se, _status(data))
+
+    def exact_moments(self, model: LinearRegression, parameter: str, n: int) -> tuple[float, float]:
+        if parameter == "sigma2":
+            return theory.sigma2_moments("mle", n, model.p, model.theta["sigma2"])
+        mean, var = model.beta_moments(n)
+        j = model.coefficients.index(parameter)
+        return float(mean[j]), float(var[j])
+
+    def exact_coverage(self, model: LinearRegression, parameter: str, n: int, level: float) -> float:
+        if parameter == "sigma2":
+            return theory.sigma2_coverage("mle", n, model.p, level)
+        return theory.beta_coverage(n, model.p, level)
+
+    def finite_moments(self, model: LinearRegression, parameter: str, n: int) -> float:
+        if parameter == "sigma2":
+            return math.inf  # a scaled chi-square
+        return model.beta_finite_moments(n)
+
+
+class UnbiasedVariance(Estimator):
+    """RSS/(n - p): unbiased for sigma2."""
+
+    name = "unbiased"
+    description = "sigma2 = RSS/(n - p) (unbiased)"
+
+    def parameters(self, model: LinearRegression) -> tuple[str, ...]:
+        return ("sigma2",)
+
+    def fit(self, model: LinearRegression, data: Data, n: int) -> Fit:
+        sigma2 = data["rss"] / (n - model.p)
+        return Fit({"sigma2": sigma2}, {"sigma2": _variance_se(sigma2, n)}, _status(data))
+
+    def exact_moments(self, model: LinearRegression, parameter: str, n: int) -> tuple[float, float]:
+        return theory.sigma2_moments("unbiased", n, model.p, model.theta["sigma2"])
+
+    def exact_coverage(self, model: LinearRegression, parameter: str, n: int, level: float) -> float:
+        return theory.sigma2_coverage("unbiased", n, model.p, level)
+
+
+class LinearRegression(Model):
+    name = "linear_regression"
+    description = "linear regression y = X beta + e with Gaussian errors e ~ N(0, sigma2)"
+    estimator_types = (OLS, UnbiasedVariance)
+    streams = ("response", "design")
+    design_keys = DESIGN_KEYS
+
+    def __init__(
+        self,
+        params: Mapping[str, Any],
+        design: Mapping[str, Any] | None = None,
+        design_seed: np.random.SeedSequence | None = None,
+    ) -> None:
+        super().__init__(params, design, design_seed)
+        self.beta = np.asarray(self.params["beta"], dtype=float)
+        self.p = len(self.beta)
+        self.law = Design.from_config(self.design, self.p - 1)
+
+    @classmethod
+    def check_config(cls, params: Mapping[str, Any], design: Mapping[str, Any]) -> list[str]:
+        problems = []
+        beta, sigma2 = params.get("beta"), params.get("sigma2")
+        for key in sorted(set(params) - {"beta", "sigma2"}):
+            problems.append(
+                f"key 'params.{key}' is not a parameter of family {cls.name!r}; its params are beta, sigma2"
+            )
+        if beta is None:
+            problems.append(
+                f"key 'params.beta' is missing; family {cls.name!r} needs params beta (intercept first) and sigma2"
+            )
+        elif not isinstance(beta, list) or not all(_is_number(b) for b in beta):
+            problems.append(
+                f"key 'params.beta' = {beta!r} is not allowed; it must be a list of numbers, the intercept "
+                "first and then one coefficient per feature"
+            )
+        elif not all(math.isfinite(b) for b in beta):
+            problems.append(f"key 'params.beta' = {beta!r} is not allowed; every coefficient must be finite")
+        if sigma2 is None:
+            problems.append(
+                f"key 'params.sigma2' is missing; family {cls.name!r} needs params beta and sigma2"
+            )
+        elif not _is_number(sigma2) or not POSITIVE.contains(float(sigma2)):
+            problems.append(
+                f"key 'params.sigma2' = {sigma2!r} is not allowed; sigma2 must be > 0 (a finite number)"
+            )
+        if isinstance(beta, list):
+            problems.extend(design_problems(design, len(beta) - 1))
+        return problems
+
+    def min_sample_size(self) -> int:
+        return self.p + 1  # RSS needs n - p >= 1 degrees of freedom
+
+    @property
+    def blocks(self) -> tuple[Block, ...]:
+        return (
+            Block("beta", (self.p,), REAL, "regression coefficients, intercept first"),
+            Block("sigma2", (), POSITIVE, "error variance"),
+        )
+
+    @cached_property
+    def coefficients(self) -> tuple[str, ...]:
+        return tuple(self.blocks[0].flat_names)
+
+    # -- data -----------------------------------------------------------------
+    def design_matrix(self, streams: Streams, n: int, rows: int) -> FloatArray:
+        """X of a batch: the fixed design repeated, or fresh rows from the design stream."""
+        if self.law.fixed:
+            return np.broadcast_to(self.fixed_design(n), (rows, n, self.p))
+        return self.law.draw_features(streams["design"], rows, n)
+
+    def sample(self, streams: Streams, n: int, rows: int) -> Data:
+        x = self.design_matrix(streams, n, rows)
+        eps = streams["response"].standard_normal((rows, n))
+        y = np.einsum("rni,i->rn", x, self.beta) + math.sqrt(self.theta["sigma2"]) * eps
+        return {"x": np.ascontiguousarray(x), "y": y}
+
+    def reduce(self, raw: Data, n: int) -> Data:
+        return ols(raw["x"], raw["y"])
+
+    def loglik(self, raw: Data, theta: Mapping[str, FloatArray | float]) -> FloatArray:
+        beta = np.stack([np.asarray(theta[c], dtype=float) for c in self.coefficients], axis=-1)
+        s2 = np.asarray(theta["sigma2"], dtype=float)
+        resid = raw["y"] - np.einsum("rni,ri->rn", raw["x"], np.broadcast_to(beta, (len(raw["y"]), self.p)))
+        n = raw["y"].shape[-1]
+        return -0.5 * n * np.log(2 * math.pi * s2) - np.einsum("rn,rn->r", resid, resid) / (2 * s2)
+
+    def cost(self, n: int, sampler: str = "data") -> int:
+        if sampler == "sufficient":
+            return self.p + 1
+        return n * (1 if self.law.fixed else self.p)
+
+    def batch_rows(self, n: int) -> int:
+        # About 2^19 floats of X at once (4 MiB), at most a block.
+        return min(BLOCK_SIZE, max(1, (1 << 19) // (n * self.p)))
+
+    @property
+    def has_sufficient_sampler(self) -> bool:
+        return self.law.fixed
+
+    def draw_sufficient(self, streams: Streams, n: int, rows: int) -> Data:
+        """beta-hat ~ N(beta, sigma2 (X'X)^-1) and RSS ~ sigma2 chi2_{n-p}, independent (fixed design)."""
+        if not self.law.fixed:
+            raise NotImplementedError("the sufficient sampler needs a fixed design")
+        x = self.fixed_design(n)
+        inv = np.linalg.inv(x.T @ x)
+        s2 = self.theta["sigma2"]
+        rng = streams["response"]
+        z = rng.standard_normal((rows, self.p))
+        beta = self.beta + math.sqrt(s2) * np.einsum("ij,rj->ri", np.linalg.cholesky(inv), z)
+        rss = s2 * rng.chisquare(n - self.p, rows)
+        return {
+            "beta": beta,
+            "rss": rss,
+            "xtx_inv_diag": np.broadcast_to(np.diag(inv), (rows, self.p)),
+            "rank_ok": np.ones(rows, dtype=bool),
+        }
+
+    # -- the fixed design -------------------------------------------------------
+    def fixed_design(self, n: int) -> FloatArray:
+        """The scenario's fixed design at n: the first n rows of one draw (nested across n)."""
+        cache = self.__dict__.setdefault("_designs", {})
+        if n not in cache:
+            if self.design_seed is None:
+                raise ValueError("a fixed design needs the scenario's design seed")
+            cache[n] = self.law.fixed_matrix(self.design_seed, n)
+        return cache[n]
+
+    def design_record(self, largest_n: int) -> dict[str, Any] | None:
+        if not self.law.fixed or self.design_seed is None:
+            return None
+        return self.law.record(self.design_seed, largest_n)
+
+    # -- information and theory -------------------------------------------------
+    def information(self, n: int) -> FloatArray:
+        s2 = self.theta["sigma2"]
+        out = np.zeros((self.p + 1, self.p + 1))
+        if self.law.fixed:
+            x = self.fixed_design(n)
+            out[: self.p, : self.p] = x.T @ x / s2
+        else:
+            out[: self.p, : self.p] = n * self.law.second_moment / s2
+        out[self.p, self.p] = n / (2 * s2**2)
+        return out
+
+    def beta_moments(self, n: int) -> tuple[FloatArray, FloatArray]:
+        """Exact mean and variance of every beta-hat_j at n (NaN where there is no closed form).
+
+        Fixed design: beta and sigma2 [(X'X)^-1]_jj (NaN if X'X is singular).
+        Random design: beta and sigma2 E[(X'X)^-1]_jj for normal features,
+        finite for n > p + 1.
+        """
+        s2 = self.theta["sigma2"]
+        if self.law.fixed:
+            x = self.fixed_design(n)
+            if ols(x[None], np.zeros((1, n)))["rank_ok"][0]:
+                return theory.beta_moments_fixed(x, self.beta, s2)
+            return self.beta.copy(), np.full(self.p, np.nan)
+        random = self.law.random_design()
+        if random is None:  # mixed feature kinds: unbiased given full rank, no closed-form variance
+            return self.beta.copy(), np.full(self.p, np.nan)
+        return theory.beta_moments_random(random, n, self.beta, s2)
+
+    def beta_finite_moments(self, n: int) -> float:
+        """Highest k with E|beta-hat_j|^k finite (see :func:`~mlestudy.theory.linear_regression.beta_finite_moments`)."""
+        if self.law.fixed:
+            return math.inf
+        random = self.law.random_design()
+        if random is None:
+            return (
+                math.inf if "normal" not in self.law.kinds and "uniform" not in self.law.kinds else n - self.p
+            )
+        return theory.beta_finite_moments(random, n)
+
+    def conditional_bound(self, data: Data, n: int) -> dict[str, FloatArray]:
+        if self.law.fixed:
+            return {}
+        s2 = self.theta["sigma2"]
+        return {name: s2 * data["xtx_inv_diag"][:, j] for j, name in enumerate(self.coefficients)}
+
+    def describe(self) -> str:
+        return f"{self.description}; design: {self.law.describe()}"
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
