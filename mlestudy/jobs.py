@@ -18,10 +18,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .atomic import write_atomic
-from .estimates_io import group_by_n, read_estimates, read_meta, write_estimates
+from .estimates_io import group_by_n, read_estimates, write_estimates
 from .families import Status, registry
 from .seeding import BLOCK_SIZE, block_seed, blocks_of
 from .simulate import simulate_columns
+from .verify import check_chunks
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -128,6 +129,7 @@ def simulate_job(
         seed=seed,
         block_size=BLOCK_SIZE,
         sampler=sampler,
+        simulation=dict(simulation),
     )
 
 
@@ -156,16 +158,10 @@ def check_job(scenario: str, check: Mapping, output: str | Path) -> None:
 
 
 def aggregate_job(scenario: Scenario, inputs: Sequence[str | Path], output: str | Path) -> None:
-    """One scenario's summary table from its chunk files."""
+    """One scenario's summary table from its chunk files, each verified first (:mod:`mlestudy.verify`)."""
     from .aggregate import summarise_scenario
 
-    expected = {"scenario": scenario.name, "family": scenario.family, "params": scenario.params,
-                "seed": scenario.seed, "sampler": scenario.sampler}  # fmt: skip
-    metas = {str(p): read_meta(p) for p in inputs}
-    for path, meta in metas.items():
-        found = {k: meta.get(k) for k in expected}
-        if found != expected:
-            raise ValueError(f"{path} was simulated with {found}, but the scenario is {expected}")
+    metas = check_chunks(scenario, inputs)
     groups = group_by_n(inputs, metas)
     missing = set(scenario.sample_sizes) - set(groups)
     if missing:
@@ -183,12 +179,12 @@ def concat_job(inputs: Sequence[str | Path], output: str | Path) -> None:
 def figures_job(
     scenario: Scenario, summary: str | Path, estimates: Sequence[str | Path], outputs: Mapping[str, str]
 ) -> None:
-    """Draw one scenario's figures."""
+    """Draw one scenario's figures from its summary and its verified chunk files."""
     import pandas as pd
 
     from .figures import draw_scenario
 
-    groups = group_by_n(estimates)
+    groups = group_by_n(estimates, check_chunks(scenario, estimates))
     frames = {n: read_estimates(files) for n, files in groups.items()}
     draw_scenario(scenario, pd.read_csv(summary), frames, outputs)
 
@@ -216,7 +212,10 @@ def report_job(
 
     study = validate(dict(config))
     check_tables = {Path(p).stem: pd.read_csv(p) for p in checks}
-    timings = [b for b in benchmarks if Path(b).exists()]
+    from .manifest import job_seconds
+
+    # An empty or cut-short benchmark file (a full disk) counts as none.
+    timings = [b for b in benchmarks if job_seconds(b) is not None]
     provenance = None
     if manifest is not None:
         from .manifest import load_manifest, summarise
