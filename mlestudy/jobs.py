@@ -22,7 +22,7 @@ from .estimates_io import group_by_n, read_estimates, write_estimates
 from .families import Status, registry
 from .seeding import BLOCK_SIZE, block_seed, blocks_of
 from .simulate import simulate_columns
-from .verify import check_chunks
+from .verify import ChunkError, check_chunks
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -34,7 +34,11 @@ log = logging.getLogger("mlestudy")
 
 @contextmanager
 def logged(path: str | Path) -> Iterator[logging.Logger]:
-    """Send this job's log and warnings to ``path``; log a failure before raising."""
+    """Send this job's log and warnings to ``path``; log a failure before raising.
+
+    A :class:`~mlestudy.verify.ChunkError` ends the job with its one line on
+    stderr (exit status 1) instead of a traceback.
+    """
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     handler = logging.FileHandler(path, mode="w", encoding="utf-8")
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
@@ -45,6 +49,10 @@ def logged(path: str | Path) -> Iterator[logging.Logger]:
     start = time.perf_counter()
     try:
         yield log
+    except ChunkError as error:
+        # A damaged chunk is the user's to remove, not a bug: one line, no traceback.
+        log.error("job failed: %s", error)
+        raise SystemExit(f"error: {error}") from None
     except BaseException:
         log.exception("job failed")
         raise

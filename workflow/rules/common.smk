@@ -1,12 +1,14 @@
 """Validate the config before any job and plan the study's files from it."""
 
 from snakemake.exceptions import WorkflowError
+from snakemake.logging import logger
 
 from mlestudy.config import ConfigError, validate
 from mlestudy import code_version
 from mlestudy.outputs import FIGURES
 from mlestudy.jobs import scenario_params
 from mlestudy.simulate import draws, threads_for
+from mlestudy.verify import damaged_chunks, remove_chunk
 
 try:
     STUDY = validate(config)
@@ -92,3 +94,40 @@ def chunk_benchmarks():
         for n in s.sample_sizes
         for a, b in s.chunks()
     }
+
+
+def all_chunks():
+    """Every chunk file of the study."""
+    return list(chunk_benchmarks())
+
+
+_PRE_RUN = {"checked": False}
+
+
+def checked_chunks(wildcards):
+    """Every chunk file of the study, for rule all; a damaged one is deleted first.
+
+    Snakemake re-creates a missing intermediate file only for a job that runs
+    anyway, so a deleted chunk would never come back once the summary exists.
+    Rule all has no output, and runs (with what makes its inputs) whenever one
+    of them is missing: listing every chunk here makes a plain rerun simulate a
+    missing one, and everything downstream of it.  A chunk whose bytes differ
+    from the sha256 recorded when it was written, or whose metadata does not
+    match its path and the config, is deleted before Snakemake looks, so the
+    same run simulates it again (never in a dry run, --touch or a job process).
+    """
+    chunks = all_chunks()
+    real_run = (
+        workflow.is_main_process
+        and workflow.executor_plugin is not None
+        and not workflow.touch
+    )
+    if real_run and not _PRE_RUN["checked"]:
+        _PRE_RUN["checked"] = True
+        for path, problem in damaged_chunks(STUDY, chunks):
+            if workflow.dryrun:
+                logger.warning(f"{path}: {problem}; a real run deletes it and simulates it again")
+            else:
+                remove_chunk(path)
+                logger.warning(f"{path}: {problem}; deleted it, simulating it again")
+    return chunks
