@@ -126,7 +126,9 @@ def checked_chunks(wildcards):
         _PRE_RUN["checked"] = True
         for path, problem in damaged_chunks(STUDY, chunks):
             if workflow.dryrun:
-                logger.warning(f"{path}: {problem}; a real run deletes it and simulates it again")
+                logger.warning(
+                    f"{path}: {problem}; a real run deletes it and simulates it again"
+                )
             else:
                 remove_chunk(path)
                 logger.warning(f"{path}: {problem}; deleted it, simulating it again")
