@@ -87,6 +87,20 @@ def inverse_information(family: Family, theta: Mapping[str, np.ndarray]) -> np.n
     return out
 
 
+def usable(frame: pd.DataFrame, estimator: str, parameters: Iterable[str]) -> np.ndarray:
+    """Replications whose estimate enters the measures: a usable status and finite values.
+
+    A non-finite value under a usable status (a family that did not flag an
+    overflow, or a damaged file) is a failure, counted in ``n_failed``, never a
+    number in a mean.  The status belongs to the estimator, so one non-finite
+    parameter fails the replication for all of them.
+    """
+    ok = Status.usable(frame[f"{estimator}.status"].to_numpy())
+    for p in parameters:
+        ok &= np.isfinite(frame[f"{estimator}.{p}"].to_numpy())
+    return ok
+
+
 def summarise_sample_size(scenario: Scenario, frame: pd.DataFrame, n: int) -> list[dict]:
     """Summary rows of every (estimator, parameter) at one sample size."""
     family = scenario.family_obj
@@ -94,7 +108,7 @@ def summarise_sample_size(scenario: Scenario, frame: pd.DataFrame, n: int) -> li
     rows = []
     for estimator in scenario.estimators:
         status = frame[f"{estimator}.status"].to_numpy()
-        ok = ~Status.failed(status)
+        ok = usable(frame, estimator, family.estimator(estimator).parameters)
         theta_hat = _full_theta(family, frame, estimator, scenario.params)
         inv_info = inverse_information(family, theta_hat)
         for parameter in family.estimator(estimator).parameters:
@@ -122,7 +136,7 @@ def summarise_sample_size(scenario: Scenario, frame: pd.DataFrame, n: int) -> li
                     "estimator": estimator,
                     "parameter": parameter,
                     "n": n,
-                    "n_boundary": int((status == Status.BOUNDARY).sum()),
+                    "n_boundary": int(((status == Status.BOUNDARY) & ok).sum()),
                     "true_value": truth,
                     "ci_level": scenario.ci_level,
                     "finite_moments": moments,

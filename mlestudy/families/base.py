@@ -138,6 +138,8 @@ class Estimate:
         reps = len(next(iter(self.values.values())))
         if self.status.size == 0:
             self.status = np.zeros(reps, dtype=np.int8)
+        else:  # our own copy: flagging a non-finite value must not change a status array shared with another estimator
+            self.status = np.array(self.status, dtype=np.int8)
         # A non-finite value that the family did not explain is still counted.
         # Fast path: a finite sum (one read, no temporary) proves every value
         # finite; only a NaN, an infinity or an overflowing sum looks closer.
