@@ -9,7 +9,10 @@ value and what is allowed.
 
 from __future__ import annotations
 
+import codecs
+import math
 import os
+import re
 from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -39,6 +42,59 @@ deviations, of the order of the bound squared: beyond this range they overflow
 """
 
 
+SPREAD_STEPS = 2**12
+"""How many float64 steps of a parameter's value its Cramér–Rao spread must span.
+
+An estimate near theta is a float64 number on a grid of spacing ulp(theta);
+rounding (and the few-ulp error of a sum) adds a variance of order ulp^2,
+which must stay far below the Monte Carlo error of the simulated variance,
+about sqrt(2/R) of it.  With sqrt(CRLB) >= 4096 ulp that share is below
+(30/4096)^2 = 5e-5 even for a 30-ulp error, under a hundredth of a Monte
+Carlo error up to R = 10^8.  mu = 1e20 with sigma2 = 1 spans 1e-4 steps.
+"""
+REACH_PROBE = 1024
+"""Draws of the data sampler that show how far its values reach."""
+REACH_MARGIN = 2.0**10
+"""Sums of n values, and of their squares, must stay this far below the float64 maximum
+(the largest of all replications' values exceeds the probe's)."""
+NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
+"""A scenario name, matched in full: it becomes a folder name."""
+RESERVED_NAMES = frozenset(
+    {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(10)), *(f"lpt{i}" for i in range(10))}
+)
+"""Names Windows keeps for devices: no folder can have them."""
+EXACT_FLOAT_INTEGERS = 2**53
+"""Below this, every integer is a float64 and every integral float64 is the integer it shows."""
+MAX_SHOWN = 80
+"""Characters of a user's value shown in a message; the rest is cut."""
+MAX_LINE = 500
+"""Characters of one problem line at most (the middle is cut)."""
+MAX_PROBLEMS = 30
+"""Problems listed at most; the rest are counted."""
+
+
+def shown(value: Any, limit: int = MAX_SHOWN) -> str:
+    """``repr(value)`` for a message, cut short with its length when long."""
+    text = repr(value)
+    if len(text) <= limit:
+        return text
+    return f"{text[: limit - 1]}… ({len(text):,} characters)"
+
+
+def _clip(line: str) -> str:
+    if len(line) <= MAX_LINE:
+        return line
+    return line[: MAX_LINE * 2 // 3] + " … " + line[-(MAX_LINE // 3) :]
+
+
+def as_float(value: Any) -> float | None:
+    """``float(value)`` for a number; None when it has no float64 (an integer beyond 1.8e308)."""
+    try:
+        return float(value)
+    except (OverflowError, TypeError, ValueError):
+        return None
+
+
 def physical_memory() -> int:
     """Bytes of RAM on this machine (what a job can hope to use)."""
     return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
@@ -48,8 +104,10 @@ class ConfigError(ValueError):
     """A configuration that must not start a run.  One line per problem."""
 
     def __init__(self, problems: list[str]) -> None:
-        self.problems = problems
-        super().__init__("invalid config:\n  - " + "\n  - ".join(problems))
+        self.problems = [_clip(p) for p in problems[:MAX_PROBLEMS]]
+        if len(problems) > MAX_PROBLEMS:
+            self.problems.append(f"... and {len(problems) - MAX_PROBLEMS:,} more problems")
+        super().__init__("invalid config:\n  - " + "\n  - ".join(self.problems))
 
 
 @dataclass(frozen=True)
@@ -134,7 +192,7 @@ def _where(config: Mapping[str, Any], path: list[Any]) -> str:
         name = None
         if isinstance(scenarios, list) and i < len(scenarios) and isinstance(scenarios[i], dict):
             name = scenarios[i].get("name")
-        label = f"scenario {name!r}" if isinstance(name, str) else "scenario"
+        label = f"scenario {shown(name)}" if isinstance(name, str) else "scenario"
         return f"{label} (scenarios[{i}])"
     return "top level"
 
@@ -144,6 +202,7 @@ def _key(path: list[Any]) -> str:
     out = ""
     for p in parts:
         out += f"[{p}]" if isinstance(p, int) else (f".{p}" if out else str(p))
+    out = out if len(out) <= MAX_SHOWN else out[: MAX_SHOWN - 1] + "…"
     return out or "(the whole entry)"
 
 
@@ -166,10 +225,10 @@ def _schema_problem(config: Mapping[str, Any], error: jsonschema.ValidationError
         return "; ".join(f"{where}: key {k!r} is missing; it is required" for k in keys)
     if v == "additionalProperties":
         allowed = sorted(error.schema.get("properties", {}))
-        extra = sorted(set(error.instance) - set(allowed))
+        extra = sorted(set(error.instance) - set(allowed), key=repr)
         prefix = _key(path) + "." if _key(path) != "(the whole entry)" else ""
         return "; ".join(
-            f"{where}: unknown key {prefix}{key!r}; allowed keys: {', '.join(allowed)}" for key in extra
+            f"{where}: unknown key {prefix}{shown(key)}; allowed keys: {', '.join(allowed)}" for key in extra
         )
     value = error.instance
     allowed = {
@@ -182,11 +241,11 @@ def _schema_problem(config: Mapping[str, Any], error: jsonschema.ValidationError
         "multipleOf": f"must be a multiple of {s}",
         "minItems": f"must have at least {s} item(s)",
         "uniqueItems": "must not repeat a value",
-        "pattern": f"must match {s} (1 to 64 letters, digits, '_' and '-', not starting with '_' or '-'; "
-        "it becomes a file name)",
+        "pattern": "must be 1 to 64 letters, digits, '_' and '-', not starting with '_' or '-' "
+        "(it becomes a folder name)",
     }.get(v, error.message)
-    what = "the entry" if path[:1] == ["scenarios"] and len(path) == 2 else f"key {_key(path)!r}"
-    return f"{where}: {what} = {value!r} is not allowed; it {allowed}"
+    what = "the entry" if path[:1] == ["scenarios"] and len(path) == 2 else f"key {shown(_key(path))}"
+    return f"{where}: {what} = {shown(value)} is not allowed; it {allowed}"
 
 
 def _family_problems(i: int, sc: Mapping[str, Any], config: Mapping[str, Any]) -> list[str]:
@@ -194,7 +253,7 @@ def _family_problems(i: int, sc: Mapping[str, Any], config: Mapping[str, Any]) -
     families = registry()
     if sc["family"] not in families:
         return [
-            f"{where}: key 'family' = {sc['family']!r} is not a known family; known: {', '.join(families)}"
+            f"{where}: key 'family' = {shown(sc['family'])} is not a known family; known: {', '.join(families)}"
         ]
     fam = families[sc["family"]]
     problems = []
@@ -204,13 +263,21 @@ def _family_problems(i: int, sc: Mapping[str, Any], config: Mapping[str, Any]) -
             problems.append(
                 f"{where}: key 'params.{p.name}' is missing; family {fam.name!r} needs params {', '.join(fam.parameter_names)}"
             )
-        elif not p.contains(float(given[p.name])):
+            continue
+        value = as_float(given[p.name])
+        if value is None:
             problems.append(
-                f"{where}: key 'params.{p.name}' = {given[p.name]!r} is not allowed; {p.name} must be {p.allowed()}"
+                f"{where}: key 'params.{p.name}' = {shown(given[p.name])} is not allowed; it is beyond float64 "
+                f"(about ±1.8e308), and {p.name} must be {p.allowed()}"
             )
-    for extra in sorted(set(given) - set(fam.parameter_names)):
+        elif not p.contains(value):
+            problems.append(
+                f"{where}: key 'params.{p.name}' = {shown(given[p.name])} is not allowed; {p.name} must be {p.allowed()}"
+            )
+    for extra in sorted(set(given) - set(fam.parameter_names), key=repr):
         problems.append(
-            f"{where}: key 'params.{extra}' is not a parameter of family {fam.name!r}; its params are {', '.join(fam.parameter_names)}"
+            f"{where}: key {shown(f'params.{extra}')} is not a parameter of family {fam.name!r}; "
+            f"its params are {', '.join(fam.parameter_names)}"
         )
     problems.extend(_size_problems(where, sc, fam))
     if sc.get("sampler") == "sufficient" and not fam.has_sufficient_sampler:
@@ -224,7 +291,7 @@ def _family_problems(i: int, sc: Mapping[str, Any], config: Mapping[str, Any]) -
     for e in sc.get("estimators", []):
         if e not in known:
             problems.append(
-                f"{where}: key 'estimators' has {e!r}, which family {fam.name!r} does not offer; available: {', '.join(known)}"
+                f"{where}: key 'estimators' has {shown(e)}, which family {fam.name!r} does not offer; available: {', '.join(known)}"
             )
     return problems
 
@@ -235,20 +302,30 @@ def _size_problems(where: str, sc: Mapping[str, Any], fam: Family) -> list[str]:
     too_big = [n for n in sc["sample_sizes"] if n > MAX_SAMPLE_SIZE]
     if too_big:
         problems.append(
-            f"{where}: key 'sample_sizes' has n = {too_big[0]:,}; at most {MAX_SAMPLE_SIZE:,} is allowed "
+            f"{where}: key 'sample_sizes' has n = {_count(too_big[0])}; at most {MAX_SAMPLE_SIZE:,} is allowed "
             "(one replication's data is held in memory at once)"
         )
     columns = sum(len(e.parameters) + 1 for e in fam.estimators) + 1
-    need = sc["replications"] * columns * BYTES_PER_VALUE_SUMMARISED
     have = physical_memory() // 2
-    if need > have:
-        most = have // (columns * BYTES_PER_VALUE_SUMMARISED)
+    most = have // (columns * BYTES_PER_VALUE_SUMMARISED)
+    if sc["replications"] > most:
+        need = (
+            f"about {sc['replications'] * columns * BYTES_PER_VALUE_SUMMARISED / 2**30:,.1f} GiB"
+            if sc["replications"] < 1e250
+            else "far more memory"
+        )
         problems.append(
-            f"{where}: key 'replications' = {sc['replications']:,} needs about {need / 2**30:,.1f} GiB to "
+            f"{where}: key 'replications' = {_count(sc['replications'])} needs {need} to "
             f"summarise one sample size, more than half of this machine's {physical_memory() / 2**30:.0f} GiB; "
             f"use at most {most:,}"
         )
     return problems
+
+
+def _count(value: int | float) -> str:
+    """A count for a message: with thousands separators, cut short when absurdly long."""
+    text = f"{value:,}" if isinstance(value, int) else f"{value:,.0f}" if abs(value) < 1e16 else f"{value:g}"
+    return text if len(text) <= MAX_SHOWN else f"{text[:20]}… ({len(str(int(value))):,} digits)"
 
 
 def _computed(compute: Callable[..., Any], *args: Any) -> Any:
@@ -276,34 +353,103 @@ def _theory_problem(fam: Family, params: dict[str, float], name: str, n: int) ->
                 if isinstance(moments, str) or np.isinf(moments).any():
                     return f"the exact moments of {e.name} {name} overflow float64 (its Cramér–Rao bound is {bound:.3g})"
             return None
-    shown = f"cannot be computed in float64 ({bound})" if isinstance(bound, str) else f"is {bound:.3g}"
-    return f"the Cramér–Rao bound of {name} {shown}, and it must lie between {lo:g} and {hi:g} at every sample size (float64 range)"
+    said = f"cannot be computed in float64 ({bound})" if isinstance(bound, str) else f"is {bound:.3g}"
+    return f"the Cramér–Rao bound of {name} {said}, and it must lie between {lo:g} and {hi:g} at every sample size (float64 range)"
+
+
+def _reach_problem(fam: Family, params: dict[str, float], sizes: list[int]) -> str | None:
+    """Why the data cannot be drawn, or sums of it (and of its squares) at the largest n overflow; or None.
+
+    The reach is the largest |x| of a probe of :data:`REACH_PROBE` draws from
+    the family's own sampler (seeded, so the verdict is the same every run).
+    """
+    with np.errstate(all="ignore"):
+        x = _computed(fam.sample, np.random.default_rng(0), params, (1, REACH_PROBE))
+    if isinstance(x, str):
+        return f"the {fam.name} sampler refuses it ({x})"
+    x = np.asarray(x, dtype=float)
+    if not np.isfinite(x).all():
+        return f"the {fam.name} sampler draws non-finite values from it"
+    reach = float(np.abs(x).max())
+    largest = max(sizes)
+    limit = np.finfo(float).max / REACH_MARGIN
+    with np.errstate(over="ignore"):
+        squares = largest * reach * reach
+    if largest * reach > limit or squares > limit:
+        return (
+            f"its data reach |x| = {reach:.3g}, so a sum of n = {largest:,} values or of their squares "
+            f"({squares:.3g}) comes within {REACH_MARGIN:g}x of the float64 maximum or beyond"
+        )
+    return None
+
+
+def _spread_problem(fam: Family, params: dict[str, float], name: str, n: int) -> str | None:
+    """Why parameter ``name``'s simulated spread at ``n`` is below float64 resolution, or None.
+
+    Its estimates spread by about sqrt(CRLB) around its value; that spread must
+    span :data:`SPREAD_STEPS` float64 steps of the value.
+    """
+    bound = _computed(fam.crlb, params, n)
+    if isinstance(bound, str):
+        return None  # the theory check names this
+    spread = math.sqrt(bound[name]) if bound[name] >= 0 else math.nan
+    step = float(np.spacing(abs(params[name])))
+    if spread >= SPREAD_STEPS * step:
+        return None
+    return (
+        f"at n = {n:,} its simulated spread (√CRLB = {spread:.3g}) is below float64 resolution at "
+        f"{name} = {params[name]:.6g}, whose values are {step:.3g} apart: estimates could not show the spread "
+        f"(at least {SPREAD_STEPS:,} steps are needed)"
+    )
 
 
 def _numeric_problems(where: str, sc: Mapping[str, Any], fam: Family) -> list[str]:
-    """Parameters that are in range but that no job could compute with in float64.
+    """Parameters that are in range but that no job could compute with honestly in float64.
 
-    The family's sampler must accept them (numpy's Poisson sampler refuses a
-    rate above about 9.2e18), and at every sample size the Cramér–Rao bounds
-    must lie in :data:`CRLB_RANGE` and the exact moments must be finite.
+    In terms every family has, so a new model gets the check for free: the
+    family's sampler must accept them and its data's reach (the largest |x| it
+    draws) must keep sums of n values and of their squares inside float64; at
+    every sample size, every parameter's Cramér–Rao bound must lie in
+    :data:`CRLB_RANGE`, the exact moments must be finite, and the bound's
+    spread must span :data:`SPREAD_STEPS` float64 steps of the parameter's
+    value (mu = 1e20 with sigma2 = 1 does not: x-bar's spread of 1 is below the
+    16,384 between float64 numbers near 1e20).
     """
     params = {k: float(v) for k, v in sc["params"].items()}
-    shown = f"{where}: key 'params' = {dict(sc['params'])!r} is not allowed"
+    shown_params = shown(dict(sc["params"]), 2 * MAX_SHOWN)
+    prefix = f"{where}: key 'params' = {shown_params} is not allowed"
     refused = _computed(fam.sample, np.random.default_rng(0), params, (1, 1))
     if isinstance(refused, str):
-        return [f"{shown}; the {fam.name} sampler refuses it ({refused})"]
+        return [f"{prefix}; the {fam.name} sampler refuses it ({refused})"]
     if sc.get("sampler") == "sufficient":
         # The statistic's law has its own limits (Poisson(n * rate) at the largest n).
         largest = max(sc["sample_sizes"])
         refused = _computed(fam.sufficient_statistics, np.random.default_rng(0), params, largest, 1)
         if isinstance(refused, str):
-            return [f"{shown}; the sufficient-statistic sampler refuses it at n = {largest} ({refused})"]
+            return [f"{prefix}; the sufficient-statistic sampler refuses it at n = {largest} ({refused})"]
+        if not all(np.isfinite(np.asarray(v, dtype=float)).all() for v in refused.values()):
+            return [f"{prefix}; the sufficient-statistic sampler draws non-finite values at n = {largest}"]
+    sizes = sorted(set(sc["sample_sizes"]))
     problems = []
     for name in fam.parameter_names:
-        for n in sorted(set(sc["sample_sizes"])):
+        for n in sizes:
             problem = _theory_problem(fam, params, name, n)
             if problem:
-                problems.append(f"{shown}; at n = {n} {problem}")
+                problems.append(f"{prefix}; at n = {n} {problem}")
+                break
+    if problems:
+        return problems
+    reach = _reach_problem(fam, params, sizes)
+    if reach:
+        return [f"{prefix}; {reach}"]
+    for name in fam.parameter_names:
+        for n in sizes:
+            problem = _spread_problem(fam, params, name, n)
+            if problem:
+                problems.append(
+                    f"{where}: key 'params.{name}' = {shown(sc['params'][name])} is not allowed "
+                    f"with {shown_params}; {problem}"
+                )
                 break
     return problems
 
@@ -327,18 +473,48 @@ def validate(config: Mapping[str, Any], schema_path: str | Path = SCHEMA_PATH) -
     errors = sorted(validator.iter_errors(config), key=lambda e: list(map(str, e.absolute_path)))
     if errors:
         raise ConfigError(list(dict.fromkeys(_schema_problem(config, e) for e in errors)))
-    problems: list[str] = []
+    problems: list[str] = _seed_problems(config)
     seen: dict[str, int] = {}
     for i, sc in enumerate(config["scenarios"]):
-        if sc["name"] in seen:
+        where = _where(config, ["scenarios", i])
+        name = sc["name"]
+        if not NAME.fullmatch(
+            name
+        ):  # the schema's pattern, but a Python '$' also matches before a final newline
             problems.append(
-                f"{_where(config, ['scenarios', i])}: key 'name' = {sc['name']!r} is already used by scenarios[{seen[sc['name']]}]; names must be unique"
+                f"{where}: key 'name' = {shown(name)} is not allowed; it must be 1 to 64 letters, digits, "
+                "'_' and '-', not starting with '_' or '-' (it becomes a folder name)"
             )
-        seen.setdefault(sc["name"], i)
+        elif name.lower() in RESERVED_NAMES:
+            problems.append(
+                f"{where}: key 'name' = {shown(name)} is not allowed; Windows keeps it for a device, so it "
+                "cannot be a folder name there; choose another"
+            )
+        key = name.casefold()
+        if key in seen:
+            first = config["scenarios"][seen[key]]["name"]
+            same = "is already used by" if first == name else f"differs only in case from {shown(first)} of"
+            problems.append(
+                f"{where}: key 'name' = {shown(name)} {same} scenarios[{seen[key]}]; names must be unique "
+                "ignoring case (each becomes a folder name, and macOS and Windows do not tell 'a' from 'A')"
+            )
+        seen.setdefault(key, i)
         problems.extend(_family_problems(i, sc, config))
     if problems:
         raise ConfigError(problems)
     return _build(config)
+
+
+def _seed_problems(config: Mapping[str, Any]) -> list[str]:
+    """A float seed passes the schema's integer type when integral; it must also be exact."""
+    seed = config["seed"]
+    if isinstance(seed, float) and not seed < EXACT_FLOAT_INTEGERS:
+        return [
+            f"top level: key 'seed' = {shown(seed)} is not allowed; it must be an integer in [0, 2^63) written "
+            f"as one: a number written as a float is only exact below 2^53 = {EXACT_FLOAT_INTEGERS:,} "
+            f"(this one reads as {int(seed):,})"
+        ]
+    return []
 
 
 def _build(config: Mapping[str, Any]) -> Study:
@@ -397,32 +573,147 @@ class _UniqueKeyLoader(yaml.SafeLoader):
         return super().construct_mapping(node, deep=deep)
 
 
+MAX_VALUES = 1_000_000
+"""Values a config may expand to: YAML aliases can make a short file enormous ("billion laughs")."""
+YAML11_ONLY = (
+    (re.compile(r"[-+]?0[0-9_]+"), "a number with a leading zero"),
+    (re.compile(r"[-+]?0o[0-7_]+"), "an octal number"),
+    (re.compile(r"[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?"), "a base-60 number"),
+)
+"""Plain scalars that YAML 1.1 (PyYAML, and so Snakemake) and YAML 1.2 read differently, or as a surprise:
+0123 is octal 83 in YAML 1.1 and 123 in YAML 1.2; 08 is text in one and 8 in the other; 1:30 is 90."""
+
+
+def _file_text(path: str | Path) -> str:
+    """The text of a config file, or :class:`ConfigError` saying in one line why there is none."""
+    p = Path(path)
+    try:
+        if p.is_dir():
+            raise ConfigError([f"{path}: is a directory, not a config file"])
+        if p.exists() and not p.is_file():
+            raise ConfigError([f"{path}: is not a regular file (a pipe or a device?), so it is not read"])
+        data = p.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError([f"{path}: the file does not exist"]) from None
+    except OSError as error:
+        raise ConfigError([f"{path}: cannot be read ({error.strerror or type(error).__name__})"]) from None
+    for bom, encoding in (
+        (codecs.BOM_UTF32_LE, "UTF-32"),
+        (codecs.BOM_UTF32_BE, "UTF-32"),
+        (codecs.BOM_UTF16_LE, "UTF-16"),
+        (codecs.BOM_UTF16_BE, "UTF-16"),
+    ):
+        if data.startswith(bom):
+            raise ConfigError([f"{path}: is {encoding} text; save it as UTF-8"])
+    if b"\x00" in data:
+        raise ConfigError(
+            [
+                f"{path}: contains NUL bytes (UTF-16 without a byte-order mark, or not text); save it as UTF-8 text"
+            ]
+        )
+    try:
+        return data.decode("utf-8-sig")  # a UTF-8 byte-order mark is fine
+    except UnicodeDecodeError as error:
+        line = data[: error.start].count(b"\n") + 1
+        column = error.start - (data.rfind(b"\n", 0, error.start) + 1) + 1
+        raise ConfigError(
+            [
+                f"{path}: is not UTF-8 text (byte 0x{data[error.start]:02x} at line {line}, column {column}; "
+                "Latin-1 or Windows-1252, perhaps); save it as UTF-8"
+            ]
+        ) from None
+
+
+def _node_problems(root: yaml.Node | None) -> list[str]:
+    """Ambiguous plain scalars, recursive aliases and alias bombs in a composed YAML document."""
+    problems: list[str] = []
+    sizes: dict[int, int] = {}
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)] if root is not None else []
+    open_: set[int] = set()
+    while stack:  # depth-first, iteratively: a deeply nested file must not exhaust Python's stack
+        node, done = stack.pop()
+        if done:
+            open_.discard(id(node))
+            children = (
+                [c for pair in node.value for c in pair] if isinstance(node, yaml.MappingNode) else node.value
+            )
+            sizes[id(node)] = 1 + sum(sizes.get(id(c), 0) for c in children)
+            continue
+        if id(node) in sizes:
+            continue
+        if id(node) in open_:
+            mark = node.start_mark
+            problems.append(
+                f"line {mark.line + 1}, column {mark.column + 1}: an alias refers to a value that contains it"
+            )
+            return problems
+        if isinstance(node, yaml.ScalarNode):
+            sizes[id(node)] = 1
+            if node.style is None:
+                for pattern, what in YAML11_ONLY:
+                    if pattern.fullmatch(node.value):
+                        problems.append(_ambiguous(node, what))
+                        break
+            continue
+        open_.add(id(node))
+        stack.append((node, True))
+        children = (
+            [c for pair in node.value for c in pair] if isinstance(node, yaml.MappingNode) else node.value
+        )
+        stack.extend((c, False) for c in reversed(children))
+    if root is not None and sizes.get(id(root), 0) > MAX_VALUES:
+        problems.append(f"its aliases expand it to {sizes[id(root)]:,} values, more than {MAX_VALUES:,}")
+    return problems
+
+
+def _ambiguous(node: yaml.ScalarNode, what: str) -> str:
+    mark = node.start_mark
+    read = yaml.safe_load(node.value)
+    return (
+        f"line {mark.line + 1}, column {mark.column + 1}: {shown(node.value)} is {what}, which YAML 1.1 "
+        f"(Snakemake's reader) takes as {shown(read)} and YAML 1.2 differently; write the number without it, "
+        "or quote the text"
+    )
+
+
+def _yaml_problem(path: str | Path, exc: yaml.YAMLError) -> str:
+    mark = getattr(exc, "problem_mark", None)
+    if mark is None:
+        return f"{path}: not valid YAML: {' '.join(str(exc).split())}"
+    what = str(getattr(exc, "problem", "") or exc)
+    context, start = getattr(exc, "context", None), getattr(exc, "context_mark", None)
+    if context:
+        same = start is None or (start.line, start.column) == (mark.line, mark.column)
+        what += f", {context}" + ("" if same else f" (from line {start.line + 1}, column {start.column + 1})")
+    return f"{path}: not valid YAML at line {mark.line + 1}, column {mark.column + 1}: {what}"
+
+
 def read_config_file(path: str | Path) -> dict[str, Any]:
     """The mapping in a YAML config file, not yet validated.
 
-    Raises :class:`ConfigError` naming the file (and the line and column of a
-    syntax error) when the file is not YAML, repeats a key, is empty or is not
-    a mapping.
-    The Snakefile calls it on ``config.yaml`` before Snakemake reads the file,
-    because Snakemake's own message names neither.
+    Raises :class:`ConfigError` with one line naming the file (and the line and
+    column, where there is one) when the file is a directory, cannot be read, is
+    not UTF-8 text (a UTF-8 byte-order mark is fine), is not YAML, repeats a
+    key, holds a plain scalar that YAML 1.1 and 1.2 read differently (``0123``),
+    expands through aliases beyond :data:`MAX_VALUES` values, is empty, is not a
+    mapping, or asks for Snakemake's YTE templating (``__use_yte__``).
+    The Snakefile calls it on ``config.yaml`` and every ``--configfile`` before
+    using them, because Snakemake's own messages name neither file nor line.
     """
-    text = Path(path).read_text(encoding="utf-8")
+    text = _file_text(path)
+    loader = _UniqueKeyLoader(text)
     try:
-        config = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader
+        node = loader.get_single_node()
+        problems = _node_problems(node)
+        if problems:
+            raise ConfigError([f"{path}: {p}" for p in problems])
+        config = loader.construct_document(node) if node is not None else None
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        if mark is None:
-            raise ConfigError([f"{path}: not valid YAML: {' '.join(str(exc).split())}"]) from None
-        what = str(getattr(exc, "problem", "") or exc)
-        context, start = getattr(exc, "context", None), getattr(exc, "context_mark", None)
-        if context:
-            same = start is None or (start.line, start.column) == (mark.line, mark.column)
-            what += f", {context}" + (
-                "" if same else f" (from line {start.line + 1}, column {start.column + 1})"
-            )
-        raise ConfigError(
-            [f"{path}: not valid YAML at line {mark.line + 1}, column {mark.column + 1}: {what}"]
-        ) from None
+        raise ConfigError([_yaml_problem(path, exc)]) from None
+    except RecursionError:
+        raise ConfigError([f"{path}: not valid YAML: it is nested too deeply"]) from None
+    finally:
+        loader.dispose()
     if config is None:
         raise ConfigError([f"{path}: the file is empty; it needs at least 'seed' and 'scenarios'"])
     if not isinstance(config, dict):
@@ -430,6 +721,14 @@ def read_config_file(path: str | Path) -> dict[str, Any]:
             [
                 f"{path}: the config is a {type(config).__name__}, not a mapping of keys "
                 "('seed', 'scenarios', ...)"
+            ]
+        )
+    if "__use_yte__" in config:
+        raise ConfigError(
+            [
+                f"{path}: key '__use_yte__' asks Snakemake to run the file as a YTE template; mlestudy reads "
+                "plain YAML only (the manifest records the config as written, and a template's values "
+                "would not be it), so remove the key and write the values out"
             ]
         )
     return config
