@@ -1,5 +1,7 @@
 """Validate the config before any job and plan the study's files from it."""
 
+from pathlib import Path
+
 from snakemake.exceptions import WorkflowError
 from snakemake.logging import logger
 
@@ -36,6 +38,17 @@ def estimate_files(scenario, sample_sizes=None):
         for n in (sample_sizes or sc.sample_sizes)
         for first, stop in sc.chunks()
     ]
+
+
+SCRIPTS = Path(workflow.basedir) / "scripts"
+
+
+def job_code(script, family=None):
+    """Fingerprint of a rule's script and of every package file it runs (and of the
+    family's module): a job re-runs when that code changes, and only then
+    (see mlestudy.code_version; the default profile drops Snakemake's
+    script-mtime trigger)."""
+    return code_version.script_hash(SCRIPTS / script, family)
 
 
 def scenario_settings(wildcards):
