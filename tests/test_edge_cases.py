@@ -25,8 +25,8 @@ from mlestudy.config import ConfigError, Scenario, Study, _build, validate
 from mlestudy.estimates_io import write_estimates
 from mlestudy.outputs import FIGURES
 from mlestudy.report import Z_DISAGREE, count_notes, fmt_count, render, table_rows
-from mlestudy.verdict import expected_rows, verdict
 from mlestudy.simulate import simulate_range
+from mlestudy.verdict import expected_rows, verdict
 
 R = 4000
 PNG_1X1 = base64.b64decode(
@@ -242,7 +242,9 @@ def test_spread_below_float64_resolution_is_refused_and_never_green(tmp_path: Pa
     result = verdict(summary, expected=expected_rows(study.scenarios[0]))
     assert not result["agree"] and (result["comparisons"], result["compared"]) == (12, 10)
     for n in (2, 7):
-        assert [f for f in result["findings"] if f.startswith(f"mle mu at n = {n}: the MCSE of the variance is 0")]
+        assert [
+            f for f in result["findings"] if f.startswith(f"mle mu at n = {n}: the MCSE of the variance is 0")
+        ]
     html, _ = rendered(tmp_path, study, summary)
     assert "Simulation agrees with exact theory" not in html
     assert "or could not be compared" in html and "mle mu at n = 7: the MCSE of the variance is 0" in html
