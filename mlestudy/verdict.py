@@ -223,11 +223,12 @@ def verdict(
     ``disagree`` lists the disagreeing rows first, then the findings.
     """
     result = assess(summary, columns, set(expected) if expected is not None else None, threshold)
-    z = result.pop("z")
+    z = np.abs(result.pop("z"))
+    top = float(z.max()) if z.size else math.nan
     return {
         **result,
-        "rms": float(np.sqrt(np.mean(z**2))) if z.size else math.nan,
-        "max_abs": float(np.max(np.abs(z))) if z.size else math.nan,
+        "rms": top * float(np.sqrt(np.mean((z / top) ** 2))) if z.size and top > 0 else top,  # no overflow
+        "max_abs": top,
         "agree": bool(z.size) and not result["disagree"] and not result["findings"],
         "disagree": result["disagree"] + result["findings"],
         "threshold": threshold,
