@@ -42,15 +42,17 @@ deviations, of the order of the bound squared: beyond this range they overflow
 """
 
 
-SPREAD_STEPS = 2**12
-"""How many float64 steps of a parameter's value its Cramér–Rao spread must span.
+SPREAD_STEPS = 2**10
+"""How many float64 steps a spread must span: an estimate's Cramér–Rao spread at
+its parameter's value, and the data's spread at the data's reach.
 
-An estimate near theta is a float64 number on a grid of spacing ulp(theta);
-rounding (and the few-ulp error of a sum) adds a variance of order ulp^2,
-which must stay far below the Monte Carlo error of the simulated variance,
-about sqrt(2/R) of it.  With sqrt(CRLB) >= 4096 ulp that share is below
-(30/4096)^2 = 5e-5 even for a 30-ulp error, under a hundredth of a Monte
-Carlo error up to R = 10^8.  mu = 1e20 with sigma2 = 1 spans 1e-4 steps.
+An estimate near theta is a float64 number on a grid of spacing ulp(theta):
+rounding it adds a variance of ulp^2 / 12 (Sheppard), and the few-ulp error
+of a sum a few times that.  At 1024 steps per standard deviation, a 10-step
+error inflates the variance by 1e-4 of itself, a fiftieth of the Monte Carlo
+error of 10^5 replications (relative MCSE of a variance, sqrt(2/R) = 4.5e-3).
+mu = 1e20 with sigma2 = 1 spans 6e-5 steps; mu = 1e12 with sigma2 = 1 at
+n = 1000 spans 260, and is refused too.
 """
 REACH_PROBE = 1024
 """Draws of the data sampler that show how far its values reach."""
@@ -358,10 +360,13 @@ def _theory_problem(fam: Family, params: dict[str, float], name: str, n: int) ->
 
 
 def _reach_problem(fam: Family, params: dict[str, float], sizes: list[int]) -> str | None:
-    """Why the data cannot be drawn, or sums of it (and of its squares) at the largest n overflow; or None.
+    """Why the data cannot be drawn, cannot show their own spread, or overflow when summed; or None.
 
     The reach is the largest |x| of a probe of :data:`REACH_PROBE` draws from
     the family's own sampler (seeded, so the verdict is the same every run).
+    The probe's spread must span :data:`SPREAD_STEPS` float64 steps at the
+    reach, and sums of n values and of their squares must stay
+    :data:`REACH_MARGIN` below the float64 maximum.
     """
     with np.errstate(all="ignore"):
         x = _computed(fam.sample, np.random.default_rng(0), params, (1, REACH_PROBE))
@@ -371,6 +376,14 @@ def _reach_problem(fam: Family, params: dict[str, float], sizes: list[int]) -> s
     if not np.isfinite(x).all():
         return f"the {fam.name} sampler draws non-finite values from it"
     reach = float(np.abs(x).max())
+    with np.errstate(all="ignore"):
+        spread = float(np.std(x))
+    step = float(np.spacing(reach))
+    if 0 < spread < SPREAD_STEPS * step:
+        return (
+            f"its data spread ({spread:.3g}) is below float64 resolution at its reach |x| = {reach:.3g}, "
+            f"whose values are {step:.3g} apart (at least {SPREAD_STEPS:,} steps are needed)"
+        )
     largest = max(sizes)
     limit = np.finfo(float).max / REACH_MARGIN
     with np.errstate(over="ignore"):
@@ -407,8 +420,9 @@ def _numeric_problems(where: str, sc: Mapping[str, Any], fam: Family) -> list[st
     """Parameters that are in range but that no job could compute with honestly in float64.
 
     In terms every family has, so a new model gets the check for free: the
-    family's sampler must accept them and its data's reach (the largest |x| it
-    draws) must keep sums of n values and of their squares inside float64; at
+    family's sampler must accept them, its data must show their own spread at
+    their reach (the largest |x| it draws), and that reach must keep sums of n
+    values and of their squares inside float64; at
     every sample size, every parameter's Cramér–Rao bound must lie in
     :data:`CRLB_RANGE`, the exact moments must be finite, and the bound's
     spread must span :data:`SPREAD_STEPS` float64 steps of the parameter's
