@@ -86,7 +86,8 @@ def shown(value: Any, limit: int = MAX_SHOWN) -> str:
 def _clip(line: str) -> str:
     if len(line) <= MAX_LINE:
         return line
-    return line[: MAX_LINE * 2 // 3] + " … " + line[-(MAX_LINE // 3) :]
+    head = MAX_LINE * 2 // 3
+    return line[:head] + " … " + line[-(MAX_LINE - head - 3) :]
 
 
 def as_float(value: Any) -> float | None:
@@ -485,16 +486,30 @@ def validate(config: Mapping[str, Any], schema_path: str | Path = SCHEMA_PATH) -
     schema = yaml.safe_load(Path(schema_path).read_text(encoding="utf-8"))
     validator = jsonschema.Draft202012Validator(schema)
     errors = sorted(validator.iter_errors(config), key=lambda e: list(map(str, e.absolute_path)))
-    if errors:
-        raise ConfigError(list(dict.fromkeys(_schema_problem(config, e) for e in errors)))
-    problems: list[str] = _seed_problems(config)
+    problems = list(dict.fromkeys(_schema_problem(config, e) for e in errors))
+    # What the schema passed is checked further at once: a user fixes the whole file in one go.
+    broken = {tuple(e.absolute_path)[:2] for e in errors}
+    if "seed" in config and ("seed",) not in broken:
+        problems += _seed_problems(config)
+    scenarios = config.get("scenarios")
+    if isinstance(scenarios, list) and ("scenarios",) not in broken:
+        valid = [(i, sc) for i, sc in enumerate(scenarios) if ("scenarios", i) not in broken]
+        problems += _scenario_problems(config, valid)
+    if problems:
+        raise ConfigError(problems)
+    return _build(config)
+
+
+def _scenario_problems(
+    config: Mapping[str, Any], scenarios: list[tuple[int, Mapping[str, Any]]]
+) -> list[str]:
+    """Names, then the family-aware checks, of scenarios that passed the schema."""
+    problems: list[str] = []
     seen: dict[str, int] = {}
-    for i, sc in enumerate(config["scenarios"]):
+    for i, sc in scenarios:
         where = _where(config, ["scenarios", i])
         name = sc["name"]
-        if not NAME.fullmatch(
-            name
-        ):  # the schema's pattern, but a Python '$' also matches before a final newline
+        if not NAME.fullmatch(name):  # the schema's pattern; a Python '$' also matches before a final newline
             problems.append(
                 f"{where}: key 'name' = {shown(name)} is not allowed; it must be 1 to 64 letters, digits, "
                 "'_' and '-', not starting with '_' or '-' (it becomes a folder name)"
@@ -514,9 +529,7 @@ def validate(config: Mapping[str, Any], schema_path: str | Path = SCHEMA_PATH) -
             )
         seen.setdefault(key, i)
         problems.extend(_family_problems(i, sc, config))
-    if problems:
-        raise ConfigError(problems)
-    return _build(config)
+    return problems
 
 
 def _seed_problems(config: Mapping[str, Any]) -> list[str]:
@@ -715,8 +728,9 @@ def read_config_file(path: str | Path) -> dict[str, Any]:
     using them, because Snakemake's own messages name neither file nor line.
     """
     text = _file_text(path)
-    loader = _UniqueKeyLoader(text)
+    loader = None
     try:
+        loader = _UniqueKeyLoader(text)  # refuses control characters at once
         node = loader.get_single_node()
         problems = _node_problems(node)
         if problems:
@@ -726,8 +740,14 @@ def read_config_file(path: str | Path) -> dict[str, Any]:
         raise ConfigError([_yaml_problem(path, exc)]) from None
     except RecursionError:
         raise ConfigError([f"{path}: not valid YAML: it is nested too deeply"]) from None
+    except (ValueError, TypeError, OverflowError) as exc:  # a tag PyYAML cannot build: !!float 'x'
+        said = " ".join(str(exc).split())
+        raise ConfigError(
+            [f"{path}: not valid YAML: a tagged value cannot be built ({shown(said)[1:-1]})"]
+        ) from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
     if config is None:
         raise ConfigError([f"{path}: the file is empty; it needs at least 'seed' and 'scenarios'"])
     if not isinstance(config, dict):

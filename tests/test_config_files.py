@@ -108,26 +108,36 @@ def test_long_values_are_cut_short(tmp_path: Path) -> None:
 
 # -- through the snakemake CLI -----------------------------------------------------
 
+SCENARIO = VALID.split("scenarios:\n")[1]
+BAD_VALUES = (
+    VALID.replace("seed: 7", "seed: 1.0e+30")
+    + SCENARIO.replace("coin", "Coin")
+    + SCENARIO.replace("coin", '"odd\\n"')
+    + SCENARIO.replace("coin", "big")
+    .replace("bernoulli", "normal")
+    .replace("{p: 0.3}", "{mu: 1.0e+20, sigma2: 1}")
+)
 CLI_CASES = {
-    "directory": (None, "config.yaml: is a directory, not a config file"),
-    "latin-1": ((VALID + "# café\n").encode("latin-1"), "config.yaml: is not UTF-8 text (byte 0xe9 at line 8"),
-    "utf-16": (VALID.encode("utf-16"), "config.yaml: is UTF-16 text; save it as UTF-8"),
-    "octal-seed": (VALID.replace("seed: 7", "seed: 0123").encode(), "config.yaml: line 1, column 7: '0123'"),
-    "use-yte": (("__use_yte__: true\n" + VALID).encode(), "config.yaml: key '__use_yte__' asks Snakemake"),
-    "name-final-newline": (VALID.replace("name: coin", 'name: "coin\\n"').encode(),
-                           "scenario 'coin\\n' (scenarios[0]): key 'name' = 'coin\\n' is not allowed"),
-    "names-differ-in-case": ((VALID + VALID.split("scenarios:\n")[1].replace("coin", "Coin")).encode(),
-                             "key 'name' = 'Coin' differs only in case from 'coin' of scenarios[0]"),
-    "seed-1e30": (VALID.replace("seed: 7", "seed: 1.0e+30").encode(), "key 'seed' = 1e+30 is not allowed"),
-    "mu-1e20": (VALID.replace("bernoulli", "normal").replace("{p: 0.3}", "{mu: 1.0e+20, sigma2: 1}").encode(),
-                "key 'params.mu' = 1e+20 is not allowed"),
+    "directory": (None, ["config.yaml: is a directory, not a config file"]),
+    "latin-1": ((VALID + "# café\n").encode("latin-1"), ["config.yaml: is not UTF-8 text (byte 0xe9 at line 8"]),
+    "utf-16": (VALID.encode("utf-16"), ["config.yaml: is UTF-16 text; save it as UTF-8"]),
+    "octal-seed": (VALID.replace("seed: 7", "seed: 0123").encode(), ["config.yaml: line 1, column 7: '0123'"]),
+    "use-yte": (("__use_yte__: true\n" + VALID).encode(), ["config.yaml: key '__use_yte__' asks Snakemake"]),
+    # Values: all four problems are said at once, one line each.
+    "bad-values": (BAD_VALUES.encode(), [
+        "top level: key 'seed' = 1e+30 is not allowed",
+        "scenario 'Coin' (scenarios[1]): key 'name' = 'Coin' differs only in case from 'coin' of scenarios[0]",
+        "scenario 'odd\\n' (scenarios[2]): key 'name' = 'odd\\n' is not allowed",
+        "scenario 'big' (scenarios[3]): key 'params.mu' = 1e+20 is not allowed",
+    ]),
 }  # fmt: skip
 
 
-def assert_stopped_before_any_job(result, workdir: Path, message: str) -> None:
+def assert_stopped_before_any_job(result, workdir: Path, messages: list[str]) -> None:
     output = result.stdout + result.stderr
     assert result.returncode != 0, output
-    assert message in result.stderr, result.stderr[-3000:]
+    for message in messages:
+        assert message in result.stderr, (message, result.stderr[-3000:])
     assert "Traceback" not in output, output[-3000:]
     assert "Job stats" not in output and "rule simulate" not in output, output[-3000:]
     assert not (workdir / "results").exists()
@@ -136,40 +146,36 @@ def assert_stopped_before_any_job(result, workdir: Path, message: str) -> None:
 @pytest.mark.slow
 @pytest.mark.parametrize("case", list(CLI_CASES))
 def test_bad_config_yaml_stops_snakemake_with_one_line(tmp_path: Path, case: str) -> None:
-    data, message = CLI_CASES[case]
+    data, messages = CLI_CASES[case]
     copy_workflow(tmp_path)
-    (tmp_path / "config.yaml").unlink()
+    (tmp_path / "config.yaml").unlink(missing_ok=True)
     if data is None:
         (tmp_path / "config.yaml").mkdir()
     else:
         (tmp_path / "config.yaml").write_bytes(data)
-    assert_stopped_before_any_job(snakemake(tmp_path, cores=1), tmp_path, message)
+    assert_stopped_before_any_job(snakemake(tmp_path, cores=1), tmp_path, messages)
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("case", ["octal-seed", "use-yte", "name-final-newline", "mu-1e20"])
+@pytest.mark.parametrize("case", ["octal-seed", "use-yte", "bad-values"])
 def test_bad_configfile_stops_snakemake_with_one_line(tmp_path: Path, case: str) -> None:
     """A --configfile that Snakemake itself can load is checked like config.yaml, and named."""
-    data, message = CLI_CASES[case]
+    data, messages = CLI_CASES[case]
     copy_workflow(tmp_path)
     path = tmp_path / "study.yaml"
     path.write_bytes(data)
     result = snakemake(tmp_path, "--configfile", str(path), cores=1)
-    assert_stopped_before_any_job(result, tmp_path, message.replace("config.yaml", str(path)))
+    assert_stopped_before_any_job(result, tmp_path, [m.replace("config.yaml", str(path)) for m in messages])
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("case", ["directory", "latin-1"])
-def test_configfile_snakemake_cannot_read_runs_no_job(tmp_path: Path, case: str) -> None:
+def test_configfile_snakemake_cannot_decode_runs_no_job(tmp_path: Path) -> None:
     """Documented limit: Snakemake reads --configfile before the workflow starts, and a file it cannot
     decode ends the run with Snakemake's own traceback; still no job runs and nothing is written."""
-    data, _ = CLI_CASES[case]
     copy_workflow(tmp_path)
     path = tmp_path / "study.yaml"
-    if data is None:
-        path.mkdir()
-    else:
-        path.write_bytes(data)
+    path.write_bytes(CLI_CASES["latin-1"][0])
     result = snakemake(tmp_path, "--configfile", str(path), cores=1)
     assert result.returncode != 0 and "Job stats" not in result.stdout + result.stderr
+    assert "UnicodeDecodeError" in result.stderr
     assert not (tmp_path / "results").exists()

@@ -231,7 +231,9 @@ def test_spread_below_float64_resolution_is_refused_and_never_green(tmp_path: Pa
     comparisons (12 made possible by theory, 10 with a finite z).
     """
     scenario = {"family": "normal", "params": {"mu": 0.1, "sigma2": 1e-40}, "sample_sizes": [2, 7]}
-    with pytest.raises(ConfigError, match=r"key 'params.mu' = 0.1 is not allowed.*below float64 resolution"):
+    with pytest.raises(
+        ConfigError, match=r"key 'params' = \{'mu': 0.1, 'sigma2': 1e-40\} is not allowed.*below float64"
+    ):
         run(tmp_path, **scenario)
     study, _, summary = run(tmp_path, validated=False, **scenario)
     rows = summary[(summary["estimator"] == "mle") & (summary["parameter"] == "sigma2")]
