@@ -736,6 +736,8 @@ def read_config_file(path: str | Path) -> dict[str, Any]:
         if problems:
             raise ConfigError([f"{path}: {p}" for p in problems])
         config = loader.construct_document(node) if node is not None else None
+    except ConfigError:
+        raise
     except yaml.YAMLError as exc:
         raise ConfigError([_yaml_problem(path, exc)]) from None
     except RecursionError:
