@@ -47,6 +47,10 @@ BAD_FILES = [
     ("alias-bomb", BOMB.encode(), "its aliases expand it to 12,345,685 values, more than 1,000,000"),
     ("nested-too-deep", ("seed: " + "[" * 20000 + "]" * 20000 + "\n").encode(),
      "not valid YAML: it is nested too deeply"),
+    ("tag-cannot-be-built", VALID.replace("family: bernoulli", "family: !!float 'x'").encode(),
+     "not valid YAML: a tagged value cannot be built (could not convert string to float: 'x')"),
+    ("control-character", VALID.replace("coin", "co\x7fin").encode(),
+     "not valid YAML: unacceptable character #x007f: special characters are not allowed"),
     ("use-yte", ("__use_yte__: true\n" + VALID).encode(),
      "key '__use_yte__' asks Snakemake to run the file as a YTE template; mlestudy reads plain YAML only"),
 ]  # fmt: skip
