@@ -22,11 +22,14 @@ from __future__ import annotations
 
 import ast
 import hashlib
+import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+
+from .atomic import write_text_atomic
 
 PACKAGE = Path(__file__).resolve().parent
 ALL = "*"
@@ -127,11 +130,52 @@ def _parse(module: str) -> _Module | None:
     return _Module(str(path.relative_to(PACKAGE)), tuple(top), inner, uses)
 
 
+CACHE = PACKAGE / "__pycache__" / "code_version.json"
+"""Closures already worked out, valid while no package file changes size or modification time.
+
+Every job process works out its own fingerprint (Snakemake evaluates a job's
+params in the job), and parsing the package costs tens of ms against well
+under a ms to read the answer back.  The files' bytes are hashed every time.
+"""
+
+
+def _signature() -> str:
+    """What the cached closures depend on: every package module's path, size and mtime."""
+    h = hashlib.sha256()
+    for path in sorted(PACKAGE.rglob("*.py")):
+        st = path.stat()
+        h.update(f"{path.relative_to(PACKAGE)}\0{st.st_size}\0{st.st_mtime_ns}\0".encode())
+    return h.hexdigest()
+
+
+@cache
+def _cached() -> dict[str, list[str]]:
+    try:
+        stored = json.loads(CACHE.read_text(encoding="utf-8"))
+        return dict(stored["closures"]) if stored.get("signature") == _signature() else {}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return {}
+
+
 def package_files(imports: Iterable[tuple[str, str]]) -> tuple[str, ...]:
     """Package files (relative to the package) that code doing ``imports`` runs, sorted.
 
     ``imports`` are (module, name) pairs; name :data:`ALL` for a whole module.
     """
+    imports = sorted(set(imports))
+    key = json.dumps(imports)
+    known = _cached()
+    if key not in known:
+        known[key] = list(_closure(imports))
+        try:  # a cache, not a result: a read-only package just works it out again next time
+            write_text_atomic(CACHE, json.dumps({"signature": _signature(), "closures": known}))
+        except OSError:
+            pass
+    return tuple(known[key])
+
+
+def _closure(imports: Iterable[tuple[str, str]]) -> tuple[str, ...]:
+    """:func:`package_files`, worked out from the code."""
     files: set[str] = set()
     done: set[tuple[str, str]] = set()
     queue = list(imports)
