@@ -143,6 +143,10 @@ def checked_chunks(wildcards):
                     f"{path}: {problem}; a real run deletes it and simulates it again"
                 )
             else:
-                remove_chunk(path)
+                try:
+                    remove_chunk(path)
+                except OSError as error:  # the job that reads it will stop, naming it
+                    logger.warning(f"{path}: {problem}; cannot delete it ({error.strerror})")
+                    continue
                 logger.warning(f"{path}: {problem}; deleted it, simulating it again")
     return chunks
