@@ -46,3 +46,5 @@ rule all:
         "results/summary.csv",
         "results/manifest.json",
         "report/report.html",
+        # Every chunk: a missing or damaged one is simulated again (see checked_chunks).
+        checked_chunks,

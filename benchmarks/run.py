@@ -23,6 +23,7 @@ from mlestudy.seeding import BLOCK_SIZE
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import hot_path  # noqa: E402
+import integrity  # noqa: E402
 import pipeline  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
@@ -52,7 +53,9 @@ def hot_path_table(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def report(rows: list[dict], met: dict[str, bool], pipe: dict | None, rounds: int) -> str:
+def report(
+    rows: list[dict], met: dict[str, bool], pipe: dict | None, rounds: int, integ: dict | None = None
+) -> str:
     out = [
         "# Benchmarks",
         "",
@@ -92,6 +95,8 @@ def report(rows: list[dict], met: dict[str, bool], pipe: dict | None, rounds: in
             f"- Snakemake, process start-up, imports and idle cores: "
             f"**{pipe['overhead_share']:.0%}** of {pipe['cores']} × wall time",
         ]
+    if integ:
+        out += integrity.markdown(integ)
     return "\n".join(out) + "\n"
 
 
@@ -107,7 +112,7 @@ def main() -> None:
     rows = hot_path.measure(rounds)
     met = hot_path.targets_met(rows)
     pipe = None if args.no_pipeline else pipeline.measure(cores=2, runs=1 if args.quick else 3)
-    text = report(rows, met, pipe, rounds)
+    text = report(rows, met, pipe, rounds, integrity.measure(rounds))
     args.output.write_text(text)
     print(text)
 

@@ -66,6 +66,20 @@ SUMMARY_COLUMNS = [
 """Columns of ``summary.csv``, documented in the README."""
 
 
+def usable(frame: pd.DataFrame, estimator: str, parameters: Iterable[str]) -> np.ndarray:
+    """Replications whose estimate enters the measures: a usable status and finite values.
+
+    A non-finite value under a usable status (a family that did not flag an
+    overflow, or a damaged file) is a failure, counted in ``n_failed``, never a
+    number in a mean.  The status belongs to the estimator, so one non-finite
+    parameter fails the replication for all of them.
+    """
+    ok = Status.usable(frame[f"{estimator}.status"].to_numpy())
+    for p in parameters:
+        ok &= np.isfinite(frame[f"{estimator}.{p}"].to_numpy())
+    return ok
+
+
 def summarise_sample_size(scenario: Scenario, frame: pd.DataFrame, n: int) -> list[dict]:
     """Summary rows of every (estimator, parameter) at one sample size."""
     model = scenario.model
@@ -74,8 +88,8 @@ def summarise_sample_size(scenario: Scenario, frame: pd.DataFrame, n: int) -> li
     for name in scenario.estimators:
         estimator = model.estimators[name]
         status = frame[f"{name}.status"].to_numpy()
-        ok = Status.usable(status)
         targets = estimator.parameters(model)
+        ok = usable(frame, name, targets)
         block_mse = _block_mse(model, estimator, frame, name, targets, ok, n)
         for parameter in targets:
             values = frame[f"{name}.{parameter}"].to_numpy()
@@ -111,7 +125,7 @@ def summarise_sample_size(scenario: Scenario, frame: pd.DataFrame, n: int) -> li
                     "block": block,
                     "index": index,
                     "n": n,
-                    "n_boundary": int((status == Status.BOUNDARY).sum()),
+                    "n_boundary": int(((status == Status.BOUNDARY) & ok).sum()),
                     "n_separated": int(np.isin(status, list(NO_ESTIMATE)).sum()),
                     "n_not_converged": int((status == Status.NOT_CONVERGED).sum()),
                     "true_value": truth,

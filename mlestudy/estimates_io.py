@@ -2,7 +2,9 @@
 
 Each file carries its scenario, n and replication range in the parquet schema
 metadata, so readers never parse paths.  Nothing time-dependent goes in, so the
-same job always writes the same bytes.
+same job always writes the same bytes.  Each file is written with parquet page
+checksums, and the sha256 of its bytes is recorded beside it; every read
+verifies both (:mod:`mlestudy.verify`).
 """
 
 from __future__ import annotations
@@ -17,23 +19,32 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from . import verify
 from .atomic import write_atomic
+from .provenance import file_sha256
 
 if TYPE_CHECKING:
     import pandas as pd
 
-META_KEY = b"mlestudy"
+META_KEY = verify.META_KEY
 
 
 def write_estimates(columns: Mapping[str, np.ndarray], path: str | Path, **meta: object) -> None:
     """Write one chunk of estimates with ``meta`` (scenario, n, first, stop, ...).
 
     ``columns`` maps names to arrays (a DataFrame works too); no pandas needed.
+    The sha256 of the bytes written goes to ``<path>.sha256`` before the chunk
+    is renamed into place, so a chunk under its real name always has one.
     """
     names = list(columns)
     table = pa.Table.from_arrays([arrow_array(np.asarray(columns[c])) for c in names], names=names)
     table = table.replace_schema_metadata({META_KEY: json.dumps(meta, sort_keys=True).encode()})
-    write_atomic(path, lambda p: pq.write_table(table, p, compression="zstd"))
+
+    def write(tmp: Path) -> None:
+        pq.write_table(table, tmp, compression="zstd", write_page_checksum=True)
+        verify.write_checksum(path, file_sha256(tmp))
+
+    write_atomic(path, write)
 
 
 def arrow_array(values: np.ndarray) -> pa.Array:
@@ -54,10 +65,10 @@ def read_meta(path: str | Path) -> dict:
 
 
 def read_estimates(paths: Iterable[str | Path]) -> pd.DataFrame:
-    """Concatenate chunk files, ordered by replication."""
+    """Concatenate chunk files, ordered by replication, each verified (:func:`mlestudy.verify.read_table`)."""
     import pandas as pd
 
-    frames = [pd.read_parquet(p) for p in paths]
+    frames = [verify.read_table(p).to_pandas() for p in paths]
     return pd.concat(frames, ignore_index=True).sort_values("replication", ignore_index=True)
 
 

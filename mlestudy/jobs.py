@@ -18,11 +18,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .atomic import write_atomic
-from .estimates_io import group_by_n, read_estimates, read_meta, write_estimates
+from .estimates_io import group_by_n, read_estimates, write_estimates
 from .models import Model, get_model_type
 from .seeding import BLOCK_SIZE, blocks_of, design_seed, stream_seed
 from .simulate import simulate_columns
 from .status import Status
+from .verify import ChunkError, check_chunks
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -34,7 +35,11 @@ log = logging.getLogger("mlestudy")
 
 @contextmanager
 def logged(path: str | Path) -> Iterator[logging.Logger]:
-    """Send this job's log and warnings to ``path``; log a failure before raising."""
+    """Send this job's log and warnings to ``path``; log a failure before raising.
+
+    A :class:`~mlestudy.verify.ChunkError` ends the job with its one line on
+    stderr (exit status 1) instead of a traceback.
+    """
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     handler = logging.FileHandler(path, mode="w", encoding="utf-8")
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
@@ -45,6 +50,10 @@ def logged(path: str | Path) -> Iterator[logging.Logger]:
     start = time.perf_counter()
     try:
         yield log
+    except ChunkError as error:
+        # A damaged chunk is the user's to remove, not a bug: one line, no traceback.
+        log.error("job failed: %s", error)
+        raise SystemExit(f"error: {error}") from None
     except BaseException:
         log.exception("job failed")
         raise
@@ -159,15 +168,10 @@ def check_job(scenario: str, check: Mapping, output: str | Path) -> None:
 
 
 def aggregate_job(scenario: Scenario, inputs: Sequence[str | Path], output: str | Path) -> None:
-    """One scenario's summary table from its chunk files."""
+    """One scenario's summary table from its chunk files, each verified first (:mod:`mlestudy.verify`)."""
     from .aggregate import summarise_scenario
 
-    expected = {"scenario": scenario.name, **scenario.identity()}
-    metas = {str(p): read_meta(p) for p in inputs}
-    for path, meta in metas.items():
-        found = {k: meta.get(k) for k in expected}
-        if found != expected:
-            raise ValueError(f"{path} was simulated with {found}, but the scenario is {expected}")
+    metas = check_chunks(scenario, inputs)
     groups = group_by_n(inputs, metas)
     missing = set(scenario.sample_sizes) - set(groups)
     if missing:
@@ -185,12 +189,12 @@ def concat_job(inputs: Sequence[str | Path], output: str | Path) -> None:
 def figures_job(
     scenario: Scenario, summary: str | Path, estimates: Sequence[str | Path], outputs: Mapping[str, str]
 ) -> None:
-    """Draw one scenario's figures."""
+    """Draw one scenario's figures from its summary and its verified chunk files."""
     import pandas as pd
 
     from .figures import draw_scenario
 
-    groups = group_by_n(estimates)
+    groups = group_by_n(estimates, check_chunks(scenario, estimates))
     frames = {n: read_estimates(files) for n, files in groups.items()}
     draw_scenario(scenario, pd.read_csv(summary), frames, outputs)
 
@@ -218,7 +222,10 @@ def report_job(
 
     study = validate(dict(config))
     check_tables = {Path(p).stem: pd.read_csv(p) for p in checks}
-    timings = [b for b in benchmarks if Path(b).exists()]
+    from .manifest import job_seconds
+
+    # An empty or cut-short benchmark file (a full disk) counts as none.
+    timings = [b for b in benchmarks if job_seconds(b) is not None]
     provenance = None
     if manifest is not None:
         from .manifest import load_manifest, summarise

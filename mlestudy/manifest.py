@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -18,9 +19,9 @@ from typing import Any
 from . import code_version
 from .atomic import write_text_atomic
 from .config import Study
-from .estimates_io import read_meta
 from .provenance import canonical_json, config_sha256, file_sha256, git_commit, versions  # noqa: F401 - re-exported
 from .seeding import BLOCK_SIZE, block_seed, blocks_of, scenario_key
+from .verify import LAYOUT, ChunkError, identity_problem, verified_meta
 
 FORMAT = 1
 """Version of the manifest's layout; bumped when a key changes meaning."""
@@ -57,32 +58,45 @@ def utc(timestamp: float) -> str:
 
 
 def job_seconds(benchmark: str | Path | None) -> float | None:
-    """Wall time of a job from its Snakemake benchmark file (None if there is none)."""
-    if benchmark is None or not Path(benchmark).exists():
+    """Wall time of a job from its Snakemake benchmark file.
+
+    None if there is none, or if it is not a whole benchmark (empty or cut short,
+    as a full disk leaves it): a job's timing is provenance, never a reason to fail.
+    """
+    if benchmark is None:
         return None
-    lines = Path(benchmark).read_text(encoding="utf-8").splitlines()
-    header, values = lines[0].split("\t"), lines[1].split("\t")
-    return float(values[header.index("s")])
+    try:
+        lines = Path(benchmark).read_text(encoding="utf-8").splitlines()
+        header, values = lines[0].split("\t"), lines[1].split("\t")
+        seconds = float(values[header.index("s")])
+    except (OSError, UnicodeDecodeError, IndexError, ValueError):
+        return None
+    return seconds if math.isfinite(seconds) and seconds >= 0 else None
 
 
 def chunk_entry(study: Study, path: str | Path, benchmark: str | Path | None = None) -> dict[str, Any]:
     """What one chunk file is, how its streams were seeded, and its checksum.
 
-    The file's own metadata says what it holds; it must agree with the config,
-    or the manifest would describe a file the study did not make.
+    The file is verified first (:func:`mlestudy.verify.check_chunk`): its bytes
+    match the sha256 recorded when it was written, and its own metadata agrees
+    with its path and the config, or the manifest would describe a file the
+    study did not make.
     """
-    meta = read_meta(path)
-    sc = study.scenario(meta["scenario"])
-    expected = {**sc.identity(), "block_size": BLOCK_SIZE}
-    found = {k: meta.get(k) for k in expected}
-    if found != expected:
-        raise ValueError(f"{path} was simulated with {found}, but the config says {expected}")
+    sha256, meta = verified_meta(path)
+    match = LAYOUT.search(Path(path).as_posix())
+    name = match["scenario"] if match else meta.get("scenario")
+    if name not in study.by_name:
+        raise ChunkError(path, f"scenario {name!r} is not in the config")
+    sc = study.scenario(name)
+    problem = identity_problem(path, meta, sc)
+    if problem:
+        raise ChunkError(path, problem)
     n, first, stop = int(meta["n"]), int(meta["first"]), int(meta["stop"])
     written = Path(path).stat().st_mtime
     seconds = job_seconds(benchmark)
     return {
         "path": str(path),
-        "sha256": file_sha256(path),
+        "sha256": sha256,
         "bytes": Path(path).stat().st_size,
         "scenario": sc.name,
         "family": sc.family,
@@ -123,8 +137,9 @@ def build_manifest(
 
     Raises
     ------
-    ValueError
-        A chunk file's own metadata disagrees with the config.
+    mlestudy.verify.ChunkError
+        A chunk file's bytes changed since it was written, or its own metadata
+        disagrees with its path or the config (a ValueError).
     """
     benchmarks = benchmarks or {}
     entries = [chunk_entry(study, p, benchmarks.get(str(p))) for p in chunks]

@@ -14,9 +14,8 @@ import math
 import numpy as np
 import pandas as pd
 
-from .report import Z_COLUMNS, Z_DISAGREE, fmt, fmt_count, fmt_pm, table_rows
-
-Z_NAMES = {"z_mean": "mean", "z_variance": "variance", "z_coverage": "coverage"}
+from .report import fmt, fmt_count, fmt_pm, table_rows
+from .verdict import Z_DISAGREE, measure, z_columns
 
 
 def _range(values: pd.Series, digits: int = 3) -> str:
@@ -35,7 +34,8 @@ def largest_z(group: pd.DataFrame) -> dict:
     A non-finite z (a comparison that could not be made honestly) is a finding,
     never dropped: it ranks above every finite one.
     """
-    z = np.abs(group[list(Z_COLUMNS)].to_numpy(float))
+    columns = z_columns(group)  # every comparison the summary has (z_mean, z_variance, z_coverage, ...)
+    z = np.abs(group[columns].to_numpy(float))
     if np.isnan(z).all():
         return {"value": "—", "where": "no exact theory", "flag": False}
     rank = np.where(np.isnan(z), -1.0, np.where(np.isinf(z), np.inf, z))
@@ -43,7 +43,7 @@ def largest_z(group: pd.DataFrame) -> dict:
     value = float(z[i, j])
     return {
         "value": fmt(value, 2),
-        "where": f"{group['parameter'].iloc[i]} ({Z_NAMES[Z_COLUMNS[j]]})",
+        "where": f"{group['parameter'].iloc[i]} ({measure(columns[j]).label})",
         "flag": not math.isfinite(value) or value >= Z_DISAGREE,
     }
 

@@ -5,9 +5,12 @@ Usage::
     python -m mlestudy.reproduce results/manifest.json results/estimates/coin/n10/reps0-100000.parquet
 
 Nothing but the manifest and this package is needed: no config, no workflow,
-no other chunk.  The exit status is 0 when the recomputed file is bit-identical
-to the one the manifest describes, 1 when it differs, 2 when the chunk is not
-in the manifest or the manifest's seeds are not the ones this code derives.
+no other chunk.  When the chunk file is on disk (at the path given, or where the
+manifest records it, relative to the folder above ``results/``), its bytes are
+hashed too.  The exit status is 0 when the recomputed file, and the file on
+disk if there is one, are bit-identical to the one the manifest describes, 1
+when either differs, 2 when the chunk is not in the manifest or the manifest's
+seeds are not the ones this code derives.
 """
 
 from __future__ import annotations
@@ -21,7 +24,8 @@ from pathlib import Path
 from typing import Any
 
 from . import code_version
-from .manifest import file_sha256, load_manifest
+from .manifest import load_manifest
+from .provenance import file_sha256
 from .seeding import BLOCK_SIZE, block_seed
 
 
@@ -36,10 +40,23 @@ class Reproduction:
     """Fingerprint of the simulation code when the manifest was written."""
     current_code: str
     """Fingerprint of the simulation code that recomputed the chunk."""
+    on_disk: str | None = None
+    """The chunk file found on disk, if any."""
+    on_disk_sha256: str | None = None
+    """sha256 of the file on disk (None when there is none)."""
+
+    @property
+    def recomputed_matches(self) -> bool:
+        return self.sha256 == self.expected_sha256
+
+    @property
+    def on_disk_matches(self) -> bool:
+        """The file on disk is the one the manifest describes (True when there is no file to check)."""
+        return self.on_disk_sha256 is None or self.on_disk_sha256 == self.expected_sha256
 
     @property
     def matches(self) -> bool:
-        return self.sha256 == self.expected_sha256
+        return self.recomputed_matches and self.on_disk_matches
 
 
 def find_chunk(manifest: Mapping[str, Any], chunk: str | Path) -> dict[str, Any]:
@@ -81,7 +98,9 @@ def check_seeds(entry: Mapping[str, Any]) -> None:
         raise ValueError(f"the blocks do not cover replications {entry['first']}..{entry['stop']} exactly")
 
 
-def reproduce_chunk(manifest: Mapping[str, Any], chunk: str | Path, output: str | Path) -> Reproduction:
+def reproduce_chunk(
+    manifest: Mapping[str, Any], chunk: str | Path, output: str | Path, on_disk: str | Path | None = None
+) -> Reproduction:
     """Recompute one chunk file from the manifest alone and compare checksums.
 
     Parameters
@@ -92,11 +111,13 @@ def reproduce_chunk(manifest: Mapping[str, Any], chunk: str | Path, output: str 
         The chunk file's path as recorded in the manifest (or a path ending in it).
     output
         Where to write the recomputed file.
+    on_disk
+        The chunk file as it is on disk, hashed too (None: only the recomputation is checked).
 
     Returns
     -------
     Reproduction
-        Both checksums and both code fingerprints; ``.matches`` is the verdict.
+        The checksums and both code fingerprints; ``.matches`` is the verdict.
 
     Raises
     ------
@@ -123,7 +144,17 @@ def reproduce_chunk(manifest: Mapping[str, Any], chunk: str | Path, output: str 
         sha256=file_sha256(output),
         recorded_code=entry["simulation_code"],
         current_code=code_version.code_hash(code_version.SIMULATION, entry["family"]),
+        on_disk=str(on_disk) if on_disk is not None else None,
+        on_disk_sha256=file_sha256(on_disk) if on_disk is not None else None,
     )
+
+
+def chunk_on_disk(manifest_path: str | Path, chunk: str | Path, recorded: str) -> Path | None:
+    """The chunk file to hash: the path given, else the recorded path next to the manifest's ``results/``."""
+    for candidate in (Path(chunk), Path(manifest_path).resolve().parent.parent / recorded):
+        if candidate.is_file():
+            return candidate
+    return None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -141,24 +172,36 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         manifest = load_manifest(args.manifest)
+        on_disk = chunk_on_disk(args.manifest, args.chunk, find_chunk(manifest, args.chunk)["path"])
         with tempfile.TemporaryDirectory() as tmp:
             output = args.output or str(Path(tmp) / "chunk.parquet")
-            result = reproduce_chunk(manifest, args.chunk, output)
+            result = reproduce_chunk(manifest, args.chunk, output, on_disk=on_disk)
     except (OSError, KeyError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    if result.matches:
+    if result.recomputed_matches:
         print(f"{result.chunk}: recomputed, sha256 {result.sha256} matches the manifest")
-        return 0
-    print(
-        f"{result.chunk}: recomputed file DIFFERS: sha256 {result.sha256}, manifest {result.expected_sha256}"
-    )
-    if result.current_code != result.recorded_code:
+    else:
         print(
-            f"  the simulation code changed since the manifest was written (fingerprint {result.current_code}, "
-            f"then {result.recorded_code}); check out the recorded git commit {manifest['git_commit']}"
+            f"{result.chunk}: recomputed file DIFFERS: sha256 {result.sha256}, manifest {result.expected_sha256}"
         )
-    return 1
+        if result.current_code != result.recorded_code:
+            print(
+                f"  the simulation code changed since the manifest was written (fingerprint "
+                f"{result.current_code}, then {result.recorded_code}); check out the recorded git commit "
+                f"{manifest['git_commit']}"
+            )
+    if result.on_disk is None:
+        print(f"{result.chunk}: no file on disk to compare; only the recomputation was checked")
+    elif result.on_disk_matches:
+        print(f"{result.on_disk}: the file on disk matches the manifest")
+    else:
+        print(
+            f"{result.on_disk}: the file on disk DIFFERS from the manifest: sha256 {result.on_disk_sha256}, "
+            f"manifest {result.expected_sha256}; it is not the file the study made (delete it and rerun "
+            "the workflow to re-simulate it)"
+        )
+    return 0 if result.matches else 1
 
 
 if __name__ == "__main__":

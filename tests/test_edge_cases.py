@@ -21,11 +21,12 @@ import pandas as pd
 import pytest
 
 from mlestudy.aggregate import summarise_scenario
-from mlestudy.config import Scenario, Study, validate
+from mlestudy.config import ConfigError, Scenario, Study, _build, validate
 from mlestudy.estimates_io import write_estimates
 from mlestudy.outputs import FIGURES
 from mlestudy.report import Z_DISAGREE, count_notes, fmt_count, render, table_rows
 from mlestudy.simulate import simulate_range
+from mlestudy.verdict import expected_rows, verdict
 
 R = 4000
 PNG_1X1 = base64.b64decode(
@@ -46,14 +47,17 @@ def fitted_frame(sc: Scenario, x: np.ndarray) -> pd.DataFrame:
 
 
 def run(
-    tmp_path: Path, data: bool = False, **scenario
+    tmp_path: Path, data: bool = False, validated: bool = True, **scenario
 ) -> tuple[Study, dict[int, pd.DataFrame], pd.DataFrame]:
     """Simulate and summarise one scenario of R replications, as the jobs would.
 
     ``data=True`` fits the family's raw float64 samples instead (Family.fit),
-    for edge cases that only rounding of the data produces.
+    for edge cases that only rounding of the data produces.  ``validated=False``
+    skips validation, for a config that is refused but whose handling downstream
+    is tested all the same.
     """
-    study = validate({"seed": 17, "scenarios": [{"name": "edge", "replications": R, **scenario}]})
+    config = {"seed": 17, "scenarios": [{"name": "edge", "replications": R, **scenario}]}
+    study = validate(config) if validated else _build(config)
     sc = study.scenarios[0]
     frames, files = {}, {}
     for n in sc.sample_sizes:
@@ -206,11 +210,11 @@ def test_constant_samples_are_boundary(tmp_path: Path) -> None:
 
     The mean of a constant sample of 0.1 is not exactly 0.1 in float64, which
     leaves a sum of squares of order 1e-34 unless constant rows are recognised.
-    (The simulation itself reduces standardised draws, so it sees the model's
-    spread, not the rounding: see the test below.)
+    (A config with these parameters is refused: see the test below.  Constant
+    samples are still counted as the boundary wherever they come from.)
     """
-    study, frames, summary = run(tmp_path, data=True, family="normal", params={"mu": 0.1, "sigma2": 1e-40},
-                                 sample_sizes=[2, 7])  # fmt: skip
+    study, frames, summary = run(tmp_path, data=True, validated=False, family="normal",
+                                 params={"mu": 0.1, "sigma2": 1e-40}, sample_sizes=[2, 7])  # fmt: skip
     for n in (2, 7):
         assert (frames[n]["mle.sigma2"] == 0).all() and (frames[n]["unbiased.sigma2"] == 0).all()
     expected = {(e, p, n): (0, R) for n in (2, 7) for e, p in [("mle", "mu"), ("mle", "sigma2"),
@@ -218,13 +222,36 @@ def test_constant_samples_are_boundary(tmp_path: Path) -> None:
     assert_counts_shown(tmp_path, study, summary, expected)
 
 
-def test_simulation_sees_the_model_not_the_rounding(tmp_path: Path) -> None:
-    """The simulate path reduces z = (x - mu)/sd, so a spread far below an ulp of mu
-    still gives sigma2-hat / sigma2 with its exact mean (n - 1)/n, within 4 MCSE."""
-    _, _, summary = run(tmp_path, family="normal", params={"mu": 0.1, "sigma2": 1e-40}, sample_sizes=[2, 7])
+def test_spread_below_float64_resolution_is_refused_and_never_green(tmp_path: Path) -> None:
+    """mu = 0.1 with sigma2 = 1e-40: x-bar's spread (1e-20 / sqrt(n)) is below the float64 steps at 0.1.
+
+    The config is refused before any job, naming the key.  Run anyway, the
+    simulate path (which reduces z = (x - mu)/sd) still gets sigma2-hat right,
+    but mu-hat only takes neighbouring float64 values: its variance is the
+    rounding's, a million times the exact sigma2/n, with a zero MCSE, so z is
+    not finite.  The verdict is red and says why, instead of dropping the two
+    comparisons (12 made possible by theory, 10 with a finite z).
+    """
+    scenario = {"family": "normal", "params": {"mu": 0.1, "sigma2": 1e-40}, "sample_sizes": [2, 7]}
+    with pytest.raises(
+        ConfigError, match=r"key 'params' = \{'mu': 0.1, 'sigma2': 1e-40\} is not allowed.*below float64"
+    ):
+        run(tmp_path, **scenario)
+    study, _, summary = run(tmp_path, validated=False, **scenario)
     rows = summary[(summary["estimator"] == "mle") & (summary["parameter"] == "sigma2")]
     assert (rows["n_boundary"] == 0).all()
     assert (rows["z_mean"].abs() < Z_DISAGREE).all(), rows[["n", "mean", "exact_mean", "z_mean"]]
+    mu = summary[summary["parameter"] == "mu"]
+    assert (mu["variance"] > 1e6 * mu["exact_variance"]).all() and mu["z_variance"].isna().all()
+    result = verdict(summary, expected=expected_rows(study.scenarios[0]))
+    assert not result["agree"] and (result["comparisons"], result["compared"]) == (12, 10)
+    for n in (2, 7):
+        assert [
+            f for f in result["findings"] if f.startswith(f"mle mu at n = {n}: the MCSE of the variance is 0")
+        ]
+    html, _ = rendered(tmp_path, study, summary)
+    assert "Simulation agrees with exact theory" not in html
+    assert "or could not be compared" in html and "mle mu at n = 7: the MCSE of the variance is 0" in html
 
 
 @pytest.mark.parametrize(

@@ -22,6 +22,7 @@ import pytest
 import yaml
 from workflow_helpers import (
     SNAKEMAKE,
+    checkout_env,
     chunk_files,
     copy_workflow,
     run,
@@ -224,6 +225,7 @@ def test_sigkill_then_rerun_resumes_bit_identical(tmp_path: Path) -> None:
     proc = subprocess.Popen(
         [str(SNAKEMAKE), "--cores", "2", SUMMARY],
         cwd=work,
+        env=checkout_env(),
         start_new_session=True,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -307,6 +309,7 @@ def test_manifest_reproduces_a_chunk_alone(tmp_path: Path) -> None:
         cwd=alone,
         capture_output=True,
         text=True,
+        env=checkout_env(),
     )
     assert redo.returncode == 0, redo.stdout + redo.stderr
     assert "matches the manifest" in redo.stdout
@@ -322,5 +325,6 @@ def test_manifest_reproduces_a_chunk_alone(tmp_path: Path) -> None:
         cwd=alone,
         capture_output=True,
         text=True,
+        env=checkout_env(),
     )
     assert differs.returncode == 1 and "DIFFERS" in differs.stdout, differs.stdout + differs.stderr

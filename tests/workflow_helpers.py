@@ -6,6 +6,7 @@ drives Snakemake exactly as a user would.
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -60,20 +61,34 @@ def write_config(workdir: Path, config: dict) -> None:
     (workdir / "config.yaml").write_text(yaml.safe_dump(config))
 
 
-def snakemake(workdir: Path, *args: str, cores: int = 2) -> subprocess.CompletedProcess:
-    """Run ``snakemake --cores <cores> <args>`` in ``workdir``; the result, whatever it is."""
+def checkout_env(package: Path = ROOT) -> dict[str, str]:
+    """The environment for a subprocess that must import the ``mlestudy`` under ``package``.
+
+    The shared environment installs one checkout's package; a test of another
+    checkout (a git worktree) must run its own code in Snakemake and its jobs.
+    """
+    return {**os.environ, "PYTHONPATH": os.pathsep.join([str(package), os.environ.get("PYTHONPATH", "")])}
+
+
+def snakemake(workdir: Path, *args: str, cores: int = 2, package: Path = ROOT) -> subprocess.CompletedProcess:
+    """Run ``snakemake --cores <cores> <args>`` in ``workdir``; the result, whatever it is.
+
+    The ``mlestudy`` under ``package`` is the one imported (by default this
+    checkout's, whichever one the environment has installed).
+    """
     return subprocess.run(
         [str(SNAKEMAKE), "--cores", str(cores), *args],
         cwd=workdir,
         capture_output=True,
         text=True,
         timeout=600,
+        env=checkout_env(package),
     )
 
 
-def run(workdir: Path, *args: str, cores: int = 2) -> subprocess.CompletedProcess:
+def run(workdir: Path, *args: str, cores: int = 2, package: Path = ROOT) -> subprocess.CompletedProcess:
     """Like :func:`snakemake`, but the run must succeed."""
-    result = snakemake(workdir, *args, cores=cores)
+    result = snakemake(workdir, *args, cores=cores, package=package)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     return result
 
@@ -86,6 +101,20 @@ def snapshot(workdir: Path, pattern: str) -> dict[str, tuple[int, int]]:
     return {
         str(p.relative_to(workdir)): (p.stat().st_ino, p.stat().st_mtime_ns) for p in workdir.glob(pattern)
     }
+
+
+def job_counts(result: subprocess.CompletedProcess) -> dict[str, int]:
+    """Rule -> number of jobs, from the "Job stats" table Snakemake prints (empty: nothing to do)."""
+    lines = (result.stdout + result.stderr).splitlines()
+    counts: dict[str, int] = {}
+    if "Job stats:" not in lines:
+        return counts
+    for line in lines[lines.index("Job stats:") + 3 :]:
+        parts = line.split()
+        if len(parts) != 2 or parts[0] == "total":
+            break
+        counts[parts[0]] = int(parts[1])
+    return counts
 
 
 def chunk_files(workdir: Path) -> list[Path]:

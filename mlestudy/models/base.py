@@ -159,6 +159,8 @@ class Fit:
         reps = len(next(iter(self.values.values())))
         if self.status.size == 0:
             self.status = np.zeros(reps, dtype=np.int8)
+        else:  # our own copy: flagging a non-finite value must not change a status array shared with another fit
+            self.status = np.array(self.status, dtype=np.int8)
         mark_nonfinite(self.values, self.status)
         if self.status.size and Status.failed(self.status).any():
             failed = Status.failed(self.status)

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
+from ..messages import as_float, shown
 from .base import Block, Data, FloatArray, Model, Streams
 
 if TYPE_CHECKING:  # a runtime import would be circular
@@ -67,22 +68,28 @@ class ScalarModel(Model):
                     f"key 'params.{p.name}' is missing; family {fam.name!r} needs params "
                     f"{', '.join(fam.parameter_names)}"
                 )
-            elif not isinstance(params[p.name], (int, float)) or isinstance(params[p.name], bool):
+                continue
+            given = params[p.name]
+            value = as_float(given)
+            if not isinstance(given, (int, float)) or isinstance(given, bool):
+                problems.append(f"key 'params.{p.name}' = {shown(given)} is not allowed; it must be a number")
+            elif value is None:
                 problems.append(
-                    f"key 'params.{p.name}' = {params[p.name]!r} is not allowed; it must be a number"
+                    f"key 'params.{p.name}' = {shown(given)} is not allowed; it is beyond float64 "
+                    f"(about ±1.8e308), and {p.name} must be {p.allowed()}"
                 )
-            elif not p.contains(float(params[p.name])):
+            elif not p.contains(value):
                 problems.append(
-                    f"key 'params.{p.name}' = {params[p.name]!r} is not allowed; {p.name} must be {p.allowed()}"
+                    f"key 'params.{p.name}' = {shown(given)} is not allowed; {p.name} must be {p.allowed()}"
                 )
-        for extra in sorted(set(params) - set(fam.parameter_names)):
+        for extra in sorted(set(params) - set(fam.parameter_names), key=repr):
             problems.append(
-                f"key 'params.{extra}' is not a parameter of family {fam.name!r}; its params are "
+                f"key {shown(f'params.{extra}')} is not a parameter of family {fam.name!r}; its params are "
                 f"{', '.join(fam.parameter_names)}"
             )
         if design:
             problems.append(
-                f"key 'design' = {dict(design)!r} is not allowed; family {fam.name!r} has no covariates"
+                f"key 'design' = {shown(dict(design))} is not allowed; family {fam.name!r} has no covariates"
             )
         return problems
 

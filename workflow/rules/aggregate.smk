@@ -12,9 +12,7 @@ rule aggregate_scenario:
         "../envs/mlestudy.yaml"
     params:
         scenario=scenario_settings,
-        code=lambda wc: code_version.code_hash(
-            code_version.SUMMARY, STUDY.scenario(wc.scenario).family
-        ),
+        code=lambda wc: job_code("aggregate.py", STUDY.scenario(wc.scenario).family),
     script:
         "../../scripts/aggregate.py"
 
@@ -33,5 +31,7 @@ rule summary:
         "results/logs/summary.log",
     conda:
         "../envs/mlestudy.yaml"
+    params:
+        code=lambda wc: job_code("concat_tables.py"),
     script:
         "../../scripts/concat_tables.py"

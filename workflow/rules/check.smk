@@ -12,8 +12,8 @@ rule check_closed_form:
         check=lambda wc: STUDY.scenario(wc.scenario).check_params(
             STUDY.check_replications
         ),
-        code=lambda wc: code_version.code_hash(
-            code_version.CHECK, STUDY.scenario(wc.scenario).family
+        code=lambda wc: job_code(
+            "check_closed_form.py", STUDY.scenario(wc.scenario).family
         ),
     script:
         "../../scripts/check_closed_form.py"

@@ -1,12 +1,16 @@
 """Validate the config before any job and plan the study's files from it."""
 
+from pathlib import Path
+
 from snakemake.exceptions import WorkflowError
+from snakemake.logging import logger
 
 from mlestudy.config import ConfigError, validate
 from mlestudy import code_version
 from mlestudy.outputs import FIGURES
 from mlestudy.jobs import scenario_params
 from mlestudy.simulate import job_cost, threads_for
+from mlestudy.verify import damaged_chunks, remove_chunk
 
 try:
     STUDY = validate(config)
@@ -34,6 +38,17 @@ def estimate_files(scenario, sample_sizes=None):
         for n in (sample_sizes or sc.sample_sizes)
         for first, stop in sc.chunks()
     ]
+
+
+SCRIPTS = Path(workflow.basedir) / "scripts"
+
+
+def job_code(script, family=None):
+    """Fingerprint of a rule's script and of every package file it runs (and of the
+    family's module): a job re-runs when that code changes, and only then
+    (see mlestudy.code_version; the default profile drops Snakemake's
+    script-mtime trigger)."""
+    return code_version.script_hash(SCRIPTS / script, family)
 
 
 def scenario_settings(wildcards):
@@ -102,3 +117,46 @@ def chunk_benchmarks():
         for n in s.sample_sizes
         for a, b in s.chunks()
     }
+
+
+def all_chunks():
+    """Every chunk file of the study."""
+    return list(chunk_benchmarks())
+
+
+_PRE_RUN = {"checked": False}
+
+
+def checked_chunks(wildcards):
+    """Every chunk file of the study, for rule all; a damaged one is deleted first.
+
+    Snakemake re-creates a missing intermediate file only for a job that runs
+    anyway, so a deleted chunk would never come back once the summary exists.
+    Rule all has no output, and runs (with what makes its inputs) whenever one
+    of them is missing: listing every chunk here makes a plain rerun simulate a
+    missing one, and everything downstream of it.  A chunk whose bytes differ
+    from the sha256 recorded when it was written, or whose metadata does not
+    match its path and the config, is deleted before Snakemake looks, so the
+    same run simulates it again (never in a dry run, --touch or a job process).
+    """
+    chunks = all_chunks()
+    real_run = (
+        workflow.is_main_process
+        and workflow.executor_plugin is not None
+        and not workflow.touch
+    )
+    if real_run and not _PRE_RUN["checked"]:
+        _PRE_RUN["checked"] = True
+        for path, problem in damaged_chunks(STUDY, chunks):
+            if workflow.dryrun:
+                logger.warning(
+                    f"{path}: {problem}; a real run deletes it and simulates it again"
+                )
+            else:
+                try:
+                    remove_chunk(path)
+                except OSError as error:  # the job that reads it will stop, naming it
+                    logger.warning(f"{path}: {problem}; cannot delete it ({error.strerror})")
+                    continue
+                logger.warning(f"{path}: {problem}; deleted it, simulating it again")
+    return chunks

@@ -57,8 +57,6 @@ rule figures:
         "../envs/mlestudy.yaml"
     params:
         scenario=scenario_settings,
-        code=lambda wc: code_version.code_hash(
-            code_version.FIGURES, STUDY.scenario(wc.scenario).family
-        ),
+        code=lambda wc: job_code("figures.py", STUDY.scenario(wc.scenario).family),
     script:
         "../../scripts/figures.py"

@@ -15,6 +15,6 @@ rule manifest:
         # Job run times are read from whichever of these exist; they are not
         # inputs, so a missing one never re-runs a simulation.
         benchmarks=chunk_benchmarks(),
-        code=code_version.code_hash(code_version.MANIFEST),
+        code=lambda wc: job_code("manifest.py"),
     script:
         "../../scripts/manifest.py"

@@ -18,5 +18,6 @@ rule report:
         # Job timings are read from whichever of these exist; they are not
         # inputs, so a missing one never re-runs a simulation.
         benchmarks=simulate_benchmarks(),
+        code=lambda wc: job_code("report.py"),
     script:
         "../../scripts/report.py"

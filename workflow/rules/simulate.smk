@@ -15,8 +15,6 @@ rule simulate:
         # sizes, or editing another scenario, re-runs nothing that exists.
         simulation=lambda wc: STUDY.scenario(wc.scenario).simulation_params(),
         # Re-run when the code that drew these numbers changes.
-        code=lambda wc: code_version.code_hash(
-            code_version.SIMULATION, STUDY.scenario(wc.scenario).family
-        ),
+        code=lambda wc: job_code("simulate.py", STUDY.scenario(wc.scenario).family),
     script:
         "../../scripts/simulate.py"
