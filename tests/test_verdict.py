@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 
 from mlestudy.config import validate
+from mlestudy.outputs import FIGURES
 from mlestudy.report import render
 from mlestudy.verdict import Z_DISAGREE, assess, expected_rows, measure, verdict
 
@@ -145,11 +146,14 @@ def test_report_never_says_agree_over_a_missing_comparison(tmp_path: Path) -> No
                                                 "estimators": ["mle"]}]})  # fmt: skip
     summary = table(*GOOD[:3], row(5, "sigma2", variance=0.0, variance_mcse=0.0, z_variance=nan))
     summary["ci_level"] = 0.95
+    summary["block"], summary["index"] = summary["parameter"], ""
+    # No exact coverage in these rows: coverage is not one of the comparisons here.
+    summary["exact_coverage"] = summary["z_coverage"] = nan
     for column in ["bias", "mse", "crlb", "efficiency", "relative_bias"]:
         summary[column] = 0.1
         summary[f"{column}_mcse"] = 0.01
     figures = {}
-    for name in ["bias", "variance", "efficiency", "sampling", "mse"]:
+    for name in FIGURES:
         figures[name] = tmp_path / f"{name}.png"
         figures[name].write_bytes(PNG_1X1)
     checks = pd.DataFrame({"n": [2], "replication": [0], "parameter": ["mu"], "abs_diff": [0.0],

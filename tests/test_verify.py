@@ -23,6 +23,7 @@ from mlestudy.config import validate
 from mlestudy.estimates_io import read_estimates
 from mlestudy.jobs import aggregate_job, figures_job, logged, report_job, simulate_job
 from mlestudy.manifest import build_manifest, job_seconds, write_manifest
+from mlestudy.outputs import FIGURES
 from mlestudy.reproduce import main as reproduce
 from mlestudy.seeding import BLOCK_SIZE
 from mlestudy.verify import ChunkError, checksum_path, damaged_chunks, read_table, remove_chunk
@@ -256,9 +257,7 @@ def test_report_job_skips_an_empty_benchmark_file(chunks: list[str], tmp_path: P
     sc = study.scenarios[0]
     summary = tmp_path / "summary.csv"
     aggregate_job(sc, chunks, summary)
-    figures = {
-        name: str(tmp_path / f"{name}.png") for name in ("bias", "variance", "efficiency", "sampling", "mse")
-    }
+    figures = {name: str(tmp_path / f"{name}.png") for name in FIGURES}
     figures_job(sc, summary, [c for c in chunks if "/n4/" in c or "/n9/" in c], figures)
     from mlestudy.jobs import check_job
 
