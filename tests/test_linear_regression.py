@@ -192,6 +192,23 @@ BASE = {"name": "ols", "family": "linear_regression", "sample_sizes": [8], "repl
          "unknown key design.'feature'"),
         ({"params": {"p": 0.5}, "family": "bernoulli", "design": {"features": "normal"}},
          "key 'design' = {'features': 'normal'} is not allowed; family 'bernoulli' has no covariates"),
+        # Issue 12 on the model contract: values beyond float64 are one line, not an OverflowError ...
+        ({"params": {"beta": [1, 10**400], "sigma2": 1.0}},
+         "(406 characters) is not allowed; every coefficient must be finite (within float64"),
+        ({"params": {"beta": [1.0, 2.0], "sigma2": 10**400}},
+         "key 'params.sigma2' = 1" + "0" * 78 + "… (401 characters) is not allowed; sigma2 must be > 0"),
+        ({"params": {"beta": [1.0, 2.0], "sigma2": 1.0}, "design": {"correlation": 10**400}},
+         "(401 characters) is not allowed; it must be a finite number"),
+        ({"params": {"beta": [1.0, 2.0], "sigma2": 1.0, 1: 2.0}},
+         "key 'params.1' is not a parameter of family 'linear_regression'"),
+        # ... and parameters float64 cannot simulate honestly are refused, naming the flat key.
+        ({"params": {"beta": [1e20, 2.0], "sigma2": 1.0}},
+         "key 'params.beta[0]' = 1e+20 is not allowed with {'beta': [1e+20, 2.0], 'sigma2': 1.0}; at n = 8 its "
+         "simulated spread (√CRLB = 0.354) is below float64 resolution at beta[0] = 1e+20"),
+        ({"params": {"beta": [1.0, 1e200], "sigma2": 1.0}},
+         "key 'params' = {'beta': [1.0, 1e+200], 'sigma2': 1.0} is not allowed; its data reach |x| = "),
+        ({"params": {"beta": [1e14, 0.0], "sigma2": 1.0}},
+         "is not allowed; its data spread ("),
     ],
 )  # fmt: skip
 def test_bad_regression_config_names_scenario_key_value_and_rule(entry: dict, expected: str) -> None:
@@ -201,6 +218,28 @@ def test_bad_regression_config_names_scenario_key_value_and_rule(entry: dict, ex
     assert "scenario 'ols' (scenarios[0])" in message
     assert expected in message, message
     assert len(message.splitlines()) == 2, message
+
+
+@pytest.mark.parametrize(
+    "scenario",
+    [
+        {"params": {"beta": [1.0, 2.0], "sigma2": 1.0}},
+        {"family": "normal", "params": {"mu": 0.0, "sigma2": 1.0}},
+    ],
+    ids=["linear_regression", "normal"],
+)
+def test_extra_param_keys_of_mixed_types_are_each_one_line(scenario: dict) -> None:
+    """YAML keys can be numbers, None or text at once: sorting them must not raise (issue 12)."""
+    params = {**scenario["params"], 1: 2.0, None: 3.0, "z": 4.0}
+    with pytest.raises(ConfigError) as caught:
+        validate({"seed": 1, "scenarios": [{**BASE, **scenario, "params": params}]})
+    problems = caught.value.problems
+    assert len(problems) == 3 and all("is not a parameter of family" in p for p in problems), problems
+    assert [p.split("key ")[1].split(" is")[0] for p in problems] == [
+        "'params.z'",
+        "'params.1'",
+        "'params.None'",
+    ]
 
 
 def test_summary_names_blocks_and_flat_parameters() -> None:

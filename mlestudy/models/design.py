@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from ..messages import as_float, shown
 from ..theory.linear_regression import RandomDesign
 from .base import FloatArray
 
@@ -43,7 +44,7 @@ def design_problems(design: Mapping[str, Any], features: int) -> list[str]:
     if isinstance(kinds, list):
         if len(kinds) != features:
             problems.append(
-                f"key 'design.features' = {kinds!r} is not allowed; it lists {len(kinds)} feature kind(s), "
+                f"key 'design.features' = {shown(kinds)} is not allowed; it lists {len(kinds)} feature kind(s), "
                 f"but params give {features} feature coefficient(s) after the intercept"
             )
         bad = [k for k in kinds if k not in KINDS]
@@ -51,21 +52,27 @@ def design_problems(design: Mapping[str, Any], features: int) -> list[str]:
         bad = [kinds] if kinds not in KINDS else []
     if bad:
         problems.append(
-            f"key 'design.features' = {kinds!r} is not allowed; each kind must be one of {', '.join(KINDS)}"
+            f"key 'design.features' = {shown(kinds)} is not allowed; each kind must be one of {', '.join(KINDS)}"
         )
     fixed = design.get("fixed", False)
     if not isinstance(fixed, bool):
         problems.append(f"key 'design.fixed' = {fixed!r} is not allowed; it must be true or false")
     rho = design.get("correlation", 0.0)
-    if not isinstance(rho, (int, float)) or isinstance(rho, bool) or not math.isfinite(rho):
-        problems.append(f"key 'design.correlation' = {rho!r} is not allowed; it must be a finite number")
+    value = as_float(rho)
+    if (
+        not isinstance(rho, (int, float))
+        or isinstance(rho, bool)
+        or value is None
+        or not math.isfinite(value)
+    ):
+        problems.append(f"key 'design.correlation' = {shown(rho)} is not allowed; it must be a finite number")
     elif rho != 0:
         all_normal = kinds == "normal" or (isinstance(kinds, list) and set(kinds) == {"normal"})
         lower = -1.0 / (features - 1) if features > 1 else -math.inf
         if not all_normal:
             problems.append(
                 f"key 'design.correlation' = {rho!r} is not allowed; a correlation needs normal features "
-                f"(features are {kinds!r})"
+                f"(features are {shown(kinds)})"
             )
         elif features < 2:
             problems.append(

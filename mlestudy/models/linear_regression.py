@@ -29,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+from ..messages import as_float, shown
 from ..seeding import BLOCK_SIZE
 from ..status import Status
 from ..theory import linear_regression as theory
@@ -140,9 +141,9 @@ class LinearRegression(Model):
     def check_config(cls, params: Mapping[str, Any], design: Mapping[str, Any]) -> list[str]:
         problems = []
         beta, sigma2 = params.get("beta"), params.get("sigma2")
-        for key in sorted(set(params) - {"beta", "sigma2"}):
+        for key in sorted(set(params) - {"beta", "sigma2"}, key=repr):
             problems.append(
-                f"key 'params.{key}' is not a parameter of family {cls.name!r}; its params are beta, sigma2"
+                f"key {shown(f'params.{key}')} is not a parameter of family {cls.name!r}; its params are beta, sigma2"
             )
         if beta is None:
             problems.append(
@@ -150,18 +151,21 @@ class LinearRegression(Model):
             )
         elif not isinstance(beta, list) or not all(_is_number(b) for b in beta):
             problems.append(
-                f"key 'params.beta' = {beta!r} is not allowed; it must be a list of numbers, the intercept "
+                f"key 'params.beta' = {shown(beta)} is not allowed; it must be a list of numbers, the intercept "
                 "first and then one coefficient per feature"
             )
-        elif not all(math.isfinite(b) for b in beta):
-            problems.append(f"key 'params.beta' = {beta!r} is not allowed; every coefficient must be finite")
+        elif not all(_finite(b) for b in beta):
+            problems.append(
+                f"key 'params.beta' = {shown(beta)} is not allowed; every coefficient must be finite "
+                "(within float64, about ±1.8e308)"
+            )
         if sigma2 is None:
             problems.append(
                 f"key 'params.sigma2' is missing; family {cls.name!r} needs params beta and sigma2"
             )
-        elif not _is_number(sigma2) or not POSITIVE.contains(float(sigma2)):
+        elif not _is_number(sigma2) or not _finite(sigma2) or not POSITIVE.contains(float(sigma2)):
             problems.append(
-                f"key 'params.sigma2' = {sigma2!r} is not allowed; sigma2 must be > 0 (a finite number)"
+                f"key 'params.sigma2' = {shown(sigma2)} is not allowed; sigma2 must be > 0 (a finite number)"
             )
         if isinstance(beta, list):
             problems.extend(design_problems(design, len(beta) - 1))
@@ -303,3 +307,9 @@ class LinearRegression(Model):
 
 def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _finite(value: Any) -> bool:
+    """A finite float64: an integer beyond 1.8e308 is not (and does not raise)."""
+    v = as_float(value)
+    return v is not None and math.isfinite(v)
