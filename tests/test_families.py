@@ -341,6 +341,18 @@ def test_nonfinite_estimate_is_flagged():
     assert np.isnan(fit.values["rate"][0])
 
 
+def test_flagging_a_nonfinite_value_leaves_a_shared_status_alone():
+    """Two fits built from one status array (issue 12): flagging one's overflow must not fail the other."""
+    from mlestudy.models import Fit
+
+    status = np.array([Status.OK, Status.OK], dtype=np.int8)
+    bad = Fit({"rate": np.array([1.0, np.inf])}, {"rate": np.ones(2)}, status)
+    good = Fit({"rate": np.array([1.0, 2.0])}, {"rate": np.ones(2)}, status)
+    np.testing.assert_array_equal(bad.status, [Status.OK, Status.NONFINITE])
+    np.testing.assert_array_equal(good.status, [Status.OK, Status.OK])
+    np.testing.assert_array_equal(status, [Status.OK, Status.OK])
+
+
 # -- registry and parameters ----------------------------------------------------
 
 DOCUMENTED = {
