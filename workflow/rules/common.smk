@@ -45,7 +45,7 @@ SCRIPTS = Path(workflow.basedir) / "scripts"
 
 def job_code(script, family=None):
     """Fingerprint of a rule's script and of every package file it runs (and of the
-    family's module): a job re-runs when that code changes, and only then
+    model's module): a job re-runs when that code changes, and only then
     (see mlestudy.code_version; the default profile drops Snakemake's
     script-mtime trigger)."""
     return code_version.script_hash(SCRIPTS / script, family)
