@@ -156,7 +156,9 @@ def checked_chunks(wildcards):
                 try:
                     remove_chunk(path)
                 except OSError as error:  # the job that reads it will stop, naming it
-                    logger.warning(f"{path}: {problem}; cannot delete it ({error.strerror})")
+                    logger.warning(
+                        f"{path}: {problem}; cannot delete it ({error.strerror})"
+                    )
                     continue
                 logger.warning(f"{path}: {problem}; deleted it, simulating it again")
     return chunks
