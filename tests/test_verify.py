@@ -183,6 +183,24 @@ def test_chunk_of_another_config_is_refused(chunks: list[str], tmp_path: Path) -
             aggregate_job(study.scenarios[0], chunks, tmp_path / "summary.csv")
 
 
+def test_regression_chunk_of_another_design_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The identity a chunk is checked against is the model contract's: the design counts too."""
+    monkeypatch.chdir(tmp_path)
+    ols = {"name": "ols", "family": "linear_regression", "params": {"beta": [1.0, 2.0], "sigma2": 1.0},
+           "sample_sizes": [5], "replications": B}  # fmt: skip
+    sc = validate({"seed": 3, "chunk_size": B, "scenarios": [ols]}).scenarios[0]
+    chunk = f"results/estimates/ols/n5/reps0-{B}.parquet"
+    simulate_job("ols", sc.simulation_params(), n=5, first=0, stop=B, output=chunk)
+    assert damaged_chunks(validate({"seed": 3, "chunk_size": B, "scenarios": [ols]}), [chunk]) == []
+    fixed = validate({"seed": 3, "chunk_size": B, "scenarios": [{**ols, "design": {"fixed": True}}]})
+    [(path, problem)] = damaged_chunks(fixed, [chunk])
+    assert path == chunk and "design = {} (the config says {'fixed': True})" in problem, problem
+    with pytest.raises(ChunkError, match="design = "):
+        aggregate_job(fixed.scenarios[0], [chunk], tmp_path / "summary.csv")
+
+
 def test_rows_must_be_the_replications_the_metadata_states(chunks: list[str]) -> None:
     """A consistent file (fresh sha256) whose rows are not its stated range is refused."""
     target = chunks[0]
