@@ -34,6 +34,8 @@ SUMMARY_COLUMNS = [
     "n_boundary",
     "n_separated",
     "n_not_converged",
+    "n_degenerate",
+    "n_local_optimum",
     "true_value",
     "mean",
     "bias",
@@ -52,6 +54,16 @@ SUMMARY_COLUMNS = [
     "efficiency_mcse",
     "cond_crlb",
     "cond_crlb_mcse",
+    "rel_efficiency",
+    "rel_efficiency_mcse",
+    "asymptotic_rel_efficiency",
+    "rel_mse",
+    "rel_mse_mcse",
+    "approx_bias",
+    "separated_rate",
+    "separated_rate_mcse",
+    "exact_separated_rate",
+    "z_separated_rate",
     "exact_mean",
     "exact_variance",
     "z_mean",
@@ -91,6 +103,7 @@ def summarise_sample_size(scenario: Scenario, frame: pd.DataFrame, n: int) -> li
         targets = estimator.parameters(model)
         ok = usable(frame, name, targets)
         block_mse = _block_mse(model, estimator, frame, name, targets, ok, n)
+        separated = _separation(estimator, model, status, n)
         for parameter in targets:
             values = frame[f"{name}.{parameter}"].to_numpy()
             se = frame[f"{name}.se.{parameter}"].to_numpy()
@@ -128,11 +141,16 @@ def summarise_sample_size(scenario: Scenario, frame: pd.DataFrame, n: int) -> li
                     "n_boundary": int(((status == Status.BOUNDARY) & ok).sum()),
                     "n_separated": int(np.isin(status, list(NO_ESTIMATE)).sum()),
                     "n_not_converged": int((status == Status.NOT_CONVERGED).sum()),
+                    "n_degenerate": int((status == Status.DEGENERATE).sum()),
+                    "n_local_optimum": int((status == Status.LOCAL_OPTIMUM).sum()),
                     "true_value": truth,
                     "ci_level": scenario.ci_level,
                     "finite_moments": moments,
                     "block_mse": block_mse[block_of(parameter)[0]][0],
                     "block_mse_mcse": block_mse[block_of(parameter)[0]][1],
+                    "approx_bias": estimator.approximate_bias(model, parameter, n),
+                    **_against_mle(scenario, frame, name, parameter, ok, n),
+                    **separated,
                     "cond_crlb": cond,
                     "cond_crlb_mcse": cond_mcse,
                     "exact_coverage": exact_coverage,
@@ -161,6 +179,59 @@ def _block_mse(model, estimator, frame, name, targets, ok, n) -> dict[str, tuple
         mean, mcse = mean_with_mcse(err2) if moments >= 2 else (math.nan, math.nan)
         out[block.name] = (mean, mcse if moments >= 4 else math.nan)
     return out
+
+
+def _paired_ratio(num: np.ndarray, den: np.ndarray) -> tuple[float, float]:
+    """mean(num) / mean(den) over the same replications, with its influence-function MCSE.
+
+    The two estimators are computed from the same data, so their errors are
+    correlated: the MCSE of the ratio comes from the per-replication pairs
+    (delta method), not from the two MCSEs apart.
+    """
+    r = len(num)
+    if r < 2 or not np.mean(den) > 0:
+        return math.nan, math.nan
+    ratio = float(np.mean(num) / np.mean(den))
+    influence = (num - ratio * den) / np.mean(den)
+    return ratio, float(np.std(influence, ddof=1) / math.sqrt(r))
+
+
+def _against_mle(scenario: Scenario, frame: pd.DataFrame, name: str, parameter: str, ok, n: int) -> dict:
+    """Var(MLE) / Var(this) and MSE(this) / MSE(MLE) on the replications where both are usable."""
+    model = scenario.model
+    mle = model.mle().name
+    out = dict.fromkeys(("rel_efficiency", "rel_efficiency_mcse", "rel_mse", "rel_mse_mcse"), math.nan)
+    estimator = model.estimators[name]
+    out["asymptotic_rel_efficiency"] = estimator.asymptotic_relative_efficiency(model, parameter, n)
+    if name == mle or mle not in scenario.estimators or f"{mle}.{parameter}" not in frame:
+        return out
+    moments = min(
+        estimator.finite_moments(model, parameter, n), model.mle().finite_moments(model, parameter, n)
+    )
+    this, ref = frame[f"{name}.{parameter}"].to_numpy(), frame[f"{mle}.{parameter}"].to_numpy()
+    both = ok & Status.usable(frame[f"{mle}.status"].to_numpy()) & np.isfinite(this) & np.isfinite(ref)
+    this, ref = this[both], ref[both]
+    if moments < 4 or len(this) < 2:  # the MCSE of a variance needs fourth moments
+        return out
+    out["rel_efficiency"], out["rel_efficiency_mcse"] = _paired_ratio(
+        (ref - ref.mean()) ** 2, (this - this.mean()) ** 2
+    )
+    truth = model.theta[parameter]
+    out["rel_mse"], out["rel_mse_mcse"] = _paired_ratio((this - truth) ** 2, (ref - truth) ** 2)
+    return out
+
+
+def _separation(estimator, model, status: np.ndarray, n: int) -> dict[str, float]:
+    """Share of replications without an MLE, its MCSE, and the exact share where theory has it."""
+    r = len(status)
+    rate = float(np.isin(status, list(NO_ESTIMATE)).mean()) if r else math.nan
+    exact = estimator.exact_no_mle_probability(model, n)
+    return {
+        "separated_rate": rate,
+        "separated_rate_mcse": math.sqrt(rate * (1 - rate) / r) if r else math.nan,
+        "exact_separated_rate": exact,
+        "z_separated_rate": coverage_z(rate, exact, r),
+    }
 
 
 def _summarise_n(scenario: Scenario, files: Iterable[str | Path], n: int) -> list[dict]:

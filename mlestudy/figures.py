@@ -74,6 +74,9 @@ def _theory(scenario: Scenario, estimator: str, parameter: str, what: str, ns: n
             if what == "coverage":
                 out.append(est.exact_coverage(model, parameter, n, scenario.ci_level))
                 continue
+            if what == "approx_bias":
+                out.append(est.approximate_bias(model, parameter, n))
+                continue
             mean, var = est.exact_moments(model, parameter, n)
             crlb = _crlb(model, n)[parameter]
             bias = mean - truth
@@ -135,7 +138,7 @@ def _points(
                 label=f"{label}: simulated, no finite MCSE" if label else "simulated, no finite MCSE (hollow)")  # fmt: skip
 
 
-def _vector_legend(ax: plt.Axes, estimators: list[str], parameters: list[str]) -> None:
+def _vector_legend(ax: plt.Axes, estimators: list[str], parameters: list[str], with_theory: set[str]) -> None:
     """Legend proxies of a vector block: a colour per coefficient, a marker and line style per estimator."""
     for parameter in parameters:
         ax.plot(
@@ -149,7 +152,8 @@ def _vector_legend(ax: plt.Axes, estimators: list[str], parameters: list[str]) -
         style = _style(estimators, estimator, parameters, parameters[0])
         ax.errorbar([], [], yerr=[], fmt=style["marker"], color="grey", capsize=3,
                     label=f"{estimator}: simulated ± 2 MCSE")  # fmt: skip
-        ax.plot([], [], ls=style["ls"], color="grey", label=f"{estimator}: exact theory")
+        if estimator in with_theory:
+            ax.plot([], [], ls=style["ls"], color="grey", label=f"{estimator}: exact theory")
 
 
 def plot_measure(scenario: Scenario, summary: pd.DataFrame, what: str) -> plt.Figure:
@@ -162,6 +166,7 @@ def plot_measure(scenario: Scenario, summary: pd.DataFrame, what: str) -> plt.Fi
     for block, ax in axes.items():
         parameters = blocks[block]
         vector = len(parameters) > 1
+        with_theory: set[str] = set()
         for estimator in estimators:
             offset = 1.0 + 0.04 * (estimators.index(estimator) - (len(estimators) - 1) / 2)
             for parameter in parameters:
@@ -179,15 +184,23 @@ def plot_measure(scenario: Scenario, summary: pd.DataFrame, what: str) -> plt.Fi
                 if what in ("variance", "mse"):
                     curve = np.where(curve > 0, curve, np.nan)  # a zero variance (n = 1) has no log
                 if np.isfinite(curve).any():
+                    with_theory.add(estimator)
                     ax.plot(ns, curve, ls=style["ls"], color=style["color"], lw=1.2, alpha=0.8,
                             label=f"{label}: exact theory" if label else None)  # fmt: skip
+                if what == "bias":  # first-order theory: drawn apart, labelled approximate
+                    approx = _theory(scenario, estimator, parameter, "approx_bias", ns) / _scale(
+                        scenario, parameter, what, ns, vector
+                    )
+                    if np.isfinite(approx).any():
+                        ax.plot(ns, approx, ls=(0, (1, 1.5)), color=style["color"], lw=1.4,
+                                label="first-order bias (approximate theory)")  # fmt: skip
                 x = rows["n"].to_numpy(float)
                 scale = _scale(scenario, parameter, what, x, vector)
                 y = rows[column].to_numpy(float) / scale
                 err = rows[err_column].to_numpy(float) / scale
                 _points(ax, x * offset, y, err, style, label)
         if vector:
-            _vector_legend(ax, estimators, parameters)
+            _vector_legend(ax, estimators, parameters, with_theory)
         _reference_lines(ax, scenario, summary, block, parameters, what, ns, vector)
         _sample_size_axis(ax, scenario)
         ax.set_ylabel(vector_label if vector else scalar_label)

@@ -19,6 +19,18 @@ from .models.base import Data, FloatArray, Model
 from .simulate import as_model, iter_data
 from .status import Status
 
+CHECK_COLUMNS = [
+    "scenario",
+    "n",
+    "replication",
+    "parameter",
+    "closed_form",
+    "numerical",
+    "abs_diff",
+    "boundary",
+    "converged",
+]
+
 
 def numerical_mle(
     model: Model | Family, raw: Data | FloatArray, theta: Mapping[str, float] | None = None
@@ -72,6 +84,8 @@ def check_closed_form(
     model = as_model(model, theta)
     mle = model.mle()
     rows = []
+    if not model.numerical_check:
+        return pd.DataFrame(columns=CHECK_COLUMNS)
     for n in sample_sizes:
         for first, raw in iter_data(model, seed=seed, scenario=scenario, n=n, first=0, stop=replications):
             fit = mle.fit(model, model.reduce(raw, n), n)

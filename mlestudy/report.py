@@ -79,8 +79,26 @@ def count_notes(summary: pd.DataFrame) -> list[str]:
         parts = []
         if r.n_boundary:
             parts.append(f"{fmt_count(int(r.n_boundary), int(r.replications))} on the boundary")
-        if r.n_failed:
-            parts.append(f"{fmt_count(int(r.n_failed), int(r.replications))} failed")
+        separated = int(getattr(r, "n_separated", 0) or 0)
+        if separated:
+            parts.append(
+                f"{fmt_count(separated, int(r.replications))} without an MLE (separation, a zero-count "
+                "face or a rank-deficient design; the other measures are conditional on existence)"
+            )
+        degenerate = int(getattr(r, "n_degenerate", 0) or 0)
+        if degenerate:
+            parts.append(
+                f"{fmt_count(degenerate, int(r.replications))} degenerate (a component's variance collapsed "
+                "to 0, where the likelihood is unbounded: no MLE, left out)"
+            )
+        local = int(getattr(r, "n_local_optimum", 0) or 0)
+        if local:
+            parts.append(
+                f"{fmt_count(local, int(r.replications))} only a local maximum (a start at the true parameters "
+                "found a higher likelihood; kept in the measures)"
+            )
+        if r.n_failed - separated - degenerate:
+            parts.append(f"{fmt_count(int(r.n_failed) - separated - degenerate, int(r.replications))} failed")
         if parts:
             notes.append(
                 f"{r.estimator} at n = {r.n}: {' and '.join(parts)} of {int(r.replications):,} replications"
@@ -144,7 +162,10 @@ def table_rows(summary: pd.DataFrame) -> list[dict]:
 
 
 def check_summary(checks: pd.DataFrame) -> dict:
-    """Closed-form vs numerical MLE, in a few numbers."""
+    """Closed-form vs numerical MLE, in a few numbers (no fits: the model has no numerical check)."""
+    if checks.empty:
+        return {"fits": 0}
+    checks = checks.astype({"boundary": bool, "converged": bool})
     interior = checks[~checks["boundary"]]
     return {
         "fits": len(checks),
@@ -156,6 +177,7 @@ def check_summary(checks: pd.DataFrame) -> dict:
         if checks["boundary"].any()
         else math.nan,
         "not_converged": int((~checks["converged"]).sum()),
+        "without_mle": int(checks["closed_form"].isna().sum()) if "closed_form" in checks else 0,
     }
 
 

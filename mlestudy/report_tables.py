@@ -48,6 +48,16 @@ def largest_z(group: pd.DataFrame) -> dict:
     }
 
 
+def _no_mle(row: pd.Series) -> str:
+    """The share of replications without an MLE with its MCSE, and the exact share where theory has it."""
+    if not row["n_separated"]:
+        return "0"
+    text = fmt_pm(float(row["separated_rate"]), float(row["separated_rate_mcse"]))
+    if math.isfinite(row["exact_separated_rate"]):
+        text += f" (exact {fmt(float(row['exact_separated_rate']), 4)})"
+    return text
+
+
 def block_summary_rows(part: pd.DataFrame) -> list[dict]:
     """One row per (estimator, n) of a vector block."""
     rows = []
@@ -64,6 +74,7 @@ def block_summary_rows(part: pd.DataFrame) -> list[dict]:
                 "efficiency": _range(group["efficiency"]),
                 "coverage": _range(group["coverage"]),
                 "exact_coverage": _range(group["exact_coverage"], 4),
+                "no_mle": _no_mle(first),
             }
         )
     return rows

@@ -48,6 +48,9 @@ class Measure:
     """Moments it needs for the measure's MCSE, hence its z, to exist."""
     positive: bool = False
     """A zero simulated value is wrong where the exact value is positive (a variance)."""
+    per_estimator: bool = False
+    """A measure of the estimator as a whole (the share without an MLE), repeated on each of its
+    parameter rows: judged once per (scenario, estimator, n)."""
 
     @property
     def label(self) -> str:
@@ -58,6 +61,13 @@ KNOWN = {
     "z_mean": Measure("z_mean", "mean", "exact_mean", "bias_mcse", exists_from=1, mcse_from=2),
     "z_variance": Measure(
         "z_variance", "variance", "exact_variance", "variance_mcse", exists_from=2, mcse_from=4, positive=True
+    ),
+    "z_separated_rate": Measure(
+        "z_separated_rate",
+        "separated_rate",
+        "exact_separated_rate",
+        "separated_rate_mcse",
+        per_estimator=True,
     ),
 }
 
@@ -167,6 +177,7 @@ def assess(
     zs: list[float] = []
     seen: dict[tuple, int] = {}
     comparisons = set()
+    judged_once: set[tuple] = set()
     for r in records:
         key = tuple(r.get(k) for k in KEY)
         seen[key] = seen.get(key, 0) + 1
@@ -179,6 +190,11 @@ def assess(
             if c not in summary:
                 continue
             m = measure(c)
+            if m.per_estimator:
+                once = (r.get("scenario"), r.get("estimator"), r.get("n"), c)
+                if once in judged_once:
+                    continue
+                judged_once.add(once)
             ex = _num(r.get(m.exact))
             if not math.isfinite(ex) or k < m.exists_from:
                 continue  # no exact value, or the measure does not exist: nothing to compare

@@ -132,7 +132,7 @@ class Bad(NamedTuple):
 BAD = [
     # -- family and parameters
     Bad("unknown-family", _set((*COIN, "family"), "weibull"), AT_COIN, "key 'family'", "= 'weibull'",
-        "known: bernoulli, exponential, gamma, linear_regression, normal, poisson"),
+        "known: bernoulli, exponential, gamma, gaussian_mixture, linear_regression, logistic_regression, normal, poisson, poisson_regression, softmax_regression"),
     Bad("family-wrong-case", _set((*BELL, "family"), "Normal"), AT_BELL, "key 'family'", "= 'Normal'",
         "known: bernoulli"),
     Bad("missing-family", _delete((*COIN, "family")), AT_COIN, "key 'family' is missing", None, "required"),

@@ -220,6 +220,21 @@ class Estimator(ABC):
         """Exact probability that the Wald interval (estimate +/- z se) covers the truth."""
         return math.nan
 
+    def approximate_bias(self, model: Model, parameter: str, n: int) -> float:
+        """First-order (O(1/n)) bias where only an approximation is known; NaN otherwise.
+
+        Shown beside the simulation as approximate theory; never compared as if exact.
+        """
+        return math.nan
+
+    def asymptotic_relative_efficiency(self, model: Model, parameter: str, n: int) -> float:
+        """First-order Var(MLE) / Var(this estimator), where theory has it (asymptotic: never judged as exact)."""
+        return math.nan
+
+    def exact_no_mle_probability(self, model: Model, n: int) -> float:
+        """Exact probability that this estimator does not exist (separation), where theory has it."""
+        return math.nan
+
     def finite_moments(self, model: Model, parameter: str, n: int) -> float:
         """Highest integer order k with E|estimate|^k finite (``inf`` if all are).
 
@@ -247,6 +262,11 @@ class Model(ABC):
     a model never changes existing results."""
     design_keys: ClassVar[frozenset[str]] = frozenset()
     """The ``design:`` keys this model accepts (none for i.i.d. families)."""
+    numerical_check: ClassVar[bool] = True
+    """Whether a numerical optimiser from a fixed start can confirm the MLE (not for a mixture,
+    whose likelihood has local maxima and is unbounded)."""
+    example: ClassVar[dict[str, Any]]
+    """A valid ``{"params": ..., "design": ...}``, for documentation and the contract's tests."""
 
     def __init__(
         self,
@@ -286,6 +306,11 @@ class Model(ABC):
     def parameter_names(self) -> tuple[str, ...]:
         """Flat names of every parameter, in the order of the information matrix."""
         return tuple(name for b in self.blocks for name in b.flat_names)
+
+    @property
+    def information_parameters(self) -> tuple[str, ...]:
+        """The parameters :meth:`information` is over (all of them, unless some are constrained)."""
+        return self.parameter_names
 
     @cached_property
     def theta(self) -> dict[str, float]:

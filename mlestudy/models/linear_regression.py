@@ -24,18 +24,16 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from functools import cached_property
 from typing import Any
 
 import numpy as np
 
-from ..messages import as_float, shown
-from ..seeding import BLOCK_SIZE
+from ..messages import shown
 from ..status import Status
 from ..theory import linear_regression as theory
 from ..theory.linear_regression import ols_batch
-from .base import POSITIVE, REAL, Block, Data, Estimator, Fit, FloatArray, Model, Streams
-from .design import DESIGN_KEYS, Design, design_problems
+from .base import POSITIVE, Block, Data, Estimator, Fit, FloatArray, Streams
+from .regression import RegressionModel, is_finite_number
 
 
 def ols(x: FloatArray, y: FloatArray) -> Data:
@@ -119,83 +117,36 @@ class UnbiasedVariance(Estimator):
         return theory.sigma2_coverage("unbiased", n, model.p, level)
 
 
-class LinearRegression(Model):
+class LinearRegression(RegressionModel):
     name = "linear_regression"
+    example = {"params": {"beta": [1.0, 2.0, -1.0, 0.5], "sigma2": 4.0}, "design": {"features": "normal"}}
     description = "linear regression y = X beta + e with Gaussian errors e ~ N(0, sigma2)"
     estimator_types = (OLS, UnbiasedVariance)
-    streams = ("response", "design")
-    design_keys = DESIGN_KEYS
-
-    def __init__(
-        self,
-        params: Mapping[str, Any],
-        design: Mapping[str, Any] | None = None,
-        design_seed: np.random.SeedSequence | None = None,
-    ) -> None:
-        super().__init__(params, design, design_seed)
-        self.beta = np.asarray(self.params["beta"], dtype=float)
-        self.p = len(self.beta)
-        self.law = Design.from_config(self.design, self.p - 1)
+    extra_params = ("sigma2",)
 
     @classmethod
-    def check_config(cls, params: Mapping[str, Any], design: Mapping[str, Any]) -> list[str]:
-        problems = []
-        beta, sigma2 = params.get("beta"), params.get("sigma2")
-        for key in sorted(set(params) - {"beta", "sigma2"}, key=repr):
-            problems.append(
-                f"key {shown(f'params.{key}')} is not a parameter of family {cls.name!r}; its params are beta, sigma2"
-            )
-        if beta is None:
-            problems.append(
-                f"key 'params.beta' is missing; family {cls.name!r} needs params beta (intercept first) and sigma2"
-            )
-        elif not isinstance(beta, list) or not all(_is_number(b) for b in beta):
-            problems.append(
-                f"key 'params.beta' = {shown(beta)} is not allowed; it must be a list of numbers, the intercept "
-                "first and then one coefficient per feature"
-            )
-        elif not all(_finite(b) for b in beta):
-            problems.append(
-                f"key 'params.beta' = {shown(beta)} is not allowed; every coefficient must be finite "
-                "(within float64, about ±1.8e308)"
-            )
+    def check_extra_params(cls, params: Mapping[str, Any]) -> list[str]:
+        sigma2 = params.get("sigma2")
         if sigma2 is None:
-            problems.append(
-                f"key 'params.sigma2' is missing; family {cls.name!r} needs params beta and sigma2"
-            )
-        elif not _is_number(sigma2) or not _finite(sigma2) or not POSITIVE.contains(float(sigma2)):
-            problems.append(
+            return [f"key 'params.sigma2' is missing; family {cls.name!r} needs params beta and sigma2"]
+        if not is_finite_number(sigma2) or not POSITIVE.contains(float(sigma2)):
+            return [
                 f"key 'params.sigma2' = {shown(sigma2)} is not allowed; sigma2 must be > 0 (a finite number)"
-            )
-        if isinstance(beta, list):
-            problems.extend(design_problems(design, len(beta) - 1))
-        return problems
+            ]
+        return []
 
     def min_sample_size(self) -> int:
         return self.p + 1  # RSS needs n - p >= 1 degrees of freedom
 
     @property
     def blocks(self) -> tuple[Block, ...]:
-        return (
-            Block("beta", (self.p,), REAL, "regression coefficients, intercept first"),
-            Block("sigma2", (), POSITIVE, "error variance"),
-        )
-
-    @cached_property
-    def coefficients(self) -> tuple[str, ...]:
-        return tuple(self.blocks[0].flat_names)
+        return (self.beta_block, Block("sigma2", (), POSITIVE, "error variance"))
 
     # -- data -----------------------------------------------------------------
-    def design_matrix(self, streams: Streams, n: int, rows: int) -> FloatArray:
-        """X of a batch: the fixed design repeated, or fresh rows from the design stream."""
-        if self.law.fixed:
-            return np.broadcast_to(self.fixed_design(n), (rows, n, self.p))
-        return self.law.draw_features(streams["design"], rows, n)
-
     def sample(self, streams: Streams, n: int, rows: int) -> Data:
         x = self.design_matrix(streams, n, rows)
         eps = streams["response"].standard_normal((rows, n))
-        y = np.einsum("rni,i->rn", x, self.beta) + math.sqrt(self.theta["sigma2"]) * eps
+        y = self.linear_predictor(x) + math.sqrt(self.theta["sigma2"]) * eps
         return {"x": np.ascontiguousarray(x), "y": y}
 
     def reduce(self, raw: Data, n: int) -> Data:
@@ -207,15 +158,6 @@ class LinearRegression(Model):
         resid = raw["y"] - np.einsum("rni,ri->rn", raw["x"], np.broadcast_to(beta, (len(raw["y"]), self.p)))
         n = raw["y"].shape[-1]
         return -0.5 * n * np.log(2 * math.pi * s2) - np.einsum("rn,rn->r", resid, resid) / (2 * s2)
-
-    def cost(self, n: int, sampler: str = "data") -> int:
-        if sampler == "sufficient":
-            return self.p + 1
-        return n * (1 if self.law.fixed else self.p)
-
-    def batch_rows(self, n: int) -> int:
-        # About 2^19 floats of X at once (4 MiB), at most a block.
-        return min(BLOCK_SIZE, max(1, (1 << 19) // (n * self.p)))
 
     @property
     def has_sufficient_sampler(self) -> bool:
@@ -238,21 +180,6 @@ class LinearRegression(Model):
             "xtx_inv_diag": np.broadcast_to(np.diag(inv), (rows, self.p)),
             "rank_ok": np.ones(rows, dtype=bool),
         }
-
-    # -- the fixed design -------------------------------------------------------
-    def fixed_design(self, n: int) -> FloatArray:
-        """The scenario's fixed design at n: the first n rows of one draw (nested across n)."""
-        cache = self.__dict__.setdefault("_designs", {})
-        if n not in cache:
-            if self.design_seed is None:
-                raise ValueError("a fixed design needs the scenario's design seed")
-            cache[n] = self.law.fixed_matrix(self.design_seed, n)
-        return cache[n]
-
-    def design_record(self, largest_n: int) -> dict[str, Any] | None:
-        if not self.law.fixed or self.design_seed is None:
-            return None
-        return self.law.record(self.design_seed, largest_n)
 
     # -- information and theory -------------------------------------------------
     def information(self, n: int) -> FloatArray:
@@ -300,16 +227,3 @@ class LinearRegression(Model):
             return {}
         s2 = self.theta["sigma2"]
         return {name: s2 * data["xtx_inv_diag"][:, j] for j, name in enumerate(self.coefficients)}
-
-    def describe(self) -> str:
-        return f"{self.description}; design: {self.law.describe()}"
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
-def _finite(value: Any) -> bool:
-    """A finite float64: an integer beyond 1.8e308 is not (and does not raise)."""
-    v = as_float(value)
-    return v is not None and math.isfinite(v)

@@ -151,6 +151,7 @@ def model_type(family: Family) -> type[ScalarModel]:
             "name": family.name,
             "description": family.description,
             "estimator_types": family.estimator_types,
+            "example": {"params": {p.name: p.start for p in family.parameters}, "design": {}},
             "__module__": __name__,
         },
     )
