@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Hashable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -21,6 +21,8 @@ import numpy as np
 import yaml
 
 from .families import Family, registry
+from .grid import Grid, GridError
+from .grid import expand as expand_grids
 
 SCHEMA_PATH = Path(__file__).resolve().parents[1] / "workflow" / "schemas" / "config.schema.yaml"
 DEFAULT_CHUNK_SIZE = 100_000
@@ -117,6 +119,8 @@ class Study:
     scenarios: tuple[Scenario, ...]
     check_replications: int
     raw: dict[str, Any] = field(repr=False, default_factory=dict)
+    grids: tuple[Grid, ...] = ()
+    """The config's scenario grids (:mod:`mlestudy.grid`), whose members are among ``scenarios``."""
 
     @cached_property
     def by_name(self) -> dict[str, Scenario]:
@@ -311,8 +315,24 @@ def _numeric_problems(where: str, sc: Mapping[str, Any], fam: Family) -> list[st
 def validate(config: Mapping[str, Any], schema_path: str | Path = SCHEMA_PATH) -> Study:
     """Check ``config`` and return the :class:`Study`; raise :class:`ConfigError`.
 
-    All problems are collected, so a user fixes the whole file in one go.
+    Grid entries are expanded first (:mod:`mlestudy.grid`), and every message
+    about an expanded scenario also names its grid entry and combination.  All
+    problems are collected, so a user fixes the whole file in one go.
     """
+    try:
+        expanded, grids, origins = expand_grids(config) if isinstance(config, Mapping) else (config, (), None)
+    except GridError as error:
+        raise ConfigError(error.problems) from None
+    try:
+        study = _validate_expanded(expanded, schema_path)
+    except ConfigError as error:
+        raise ConfigError(
+            [origins.relabel(p) for p in error.problems] if origins else error.problems
+        ) from None
+    return replace(study, raw=dict(config), grids=grids)
+
+
+def _validate_expanded(config: Mapping[str, Any], schema_path: str | Path) -> Study:
     if not config:
         raise ConfigError(["top level: the config is empty; it needs at least 'seed' and 'scenarios'"])
     if not isinstance(config, Mapping):

@@ -132,8 +132,13 @@ def simulate_job(
 
 
 def write_csv(frame: pd.DataFrame, output: str | Path) -> None:
-    """CSV with full float precision (round-trips bit for bit), atomically."""
-    write_atomic(output, lambda p: frame.to_csv(p, index=False, float_format="%.17g"))
+    """CSV whose floats read back bit for bit, written atomically.
+
+    Each float is written in its shortest round-trip form (Python's ``repr``:
+    0.7, not the 0.69999999999999996 of ``%.17g``), which holds exactly the
+    precision the value carries and no noise digits.
+    """
+    write_atomic(output, lambda p: frame.to_csv(p, index=False))
 
 
 def check_job(scenario: str, check: Mapping, output: str | Path) -> None:
