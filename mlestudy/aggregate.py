@@ -45,6 +45,10 @@ SUMMARY_COLUMNS = [
     "ci_level",
     "finite_moments",
 ]
+KEY_COLUMNS = ["scenario", "estimator", "parameter", "n"]
+COVERAGE_COLUMNS = ["coverage", "coverage_mcse", "ci_level"]
+"""The columns that depend on ``ci_level``: the coverage job writes them apart."""
+MOMENT_COLUMNS = [c for c in SUMMARY_COLUMNS if c not in COVERAGE_COLUMNS]
 
 
 def _full_theta(family: Family, frame: pd.DataFrame, estimator: str, truth: Mapping[str, float]):
@@ -87,22 +91,30 @@ def inverse_information(family: Family, theta: Mapping[str, np.ndarray]) -> np.n
     return out
 
 
-def summarise_sample_size(scenario: Scenario, frame: pd.DataFrame, n: int) -> list[dict]:
-    """Summary rows of every (estimator, parameter) at one sample size."""
+def summarise_sample_size(
+    scenario: Scenario, frame: pd.DataFrame, n: int, coverage: bool = True
+) -> list[dict]:
+    """Summary rows of every (estimator, parameter) at one sample size.
+
+    Without ``coverage`` the Wald intervals are not computed and the rows do
+    not depend on ``ci_level``.
+    """
     family = scenario.family_obj
     crlb = family.crlb(scenario.params, n)
     rows = []
     for estimator in scenario.estimators:
         status = frame[f"{estimator}.status"].to_numpy()
         ok = ~Status.failed(status)
-        theta_hat = _full_theta(family, frame, estimator, scenario.params)
-        inv_info = inverse_information(family, theta_hat)
+        if coverage:
+            inv_info = inverse_information(family, _full_theta(family, frame, estimator, scenario.params))
         for parameter in family.estimator(estimator).parameters:
             j = family.parameter_names.index(parameter)
             values = frame[f"{estimator}.{parameter}"].to_numpy()
             truth = scenario.params[parameter]
-            se = np.sqrt(inv_info[:, j, j] / n)
-            covered = wald_covered(values[ok], se[ok], truth, scenario.ci_level)
+            covered = None
+            if coverage:
+                se = np.sqrt(inv_info[:, j, j] / n)
+                covered = wald_covered(values[ok], se[ok], truth, scenario.ci_level)
             exact_mean, exact_variance = family.exact_moments(estimator, parameter, scenario.params, n)
             moments = family.finite_moments(estimator, parameter, n)
             perf = performance(
@@ -124,7 +136,7 @@ def summarise_sample_size(scenario: Scenario, frame: pd.DataFrame, n: int) -> li
                     "n": n,
                     "n_boundary": int((status == Status.BOUNDARY).sum()),
                     "true_value": truth,
-                    "ci_level": scenario.ci_level,
+                    "ci_level": scenario.ci_level if coverage else None,
                     "finite_moments": moments,
                     **perf.as_dict(),
                 }
@@ -132,8 +144,14 @@ def summarise_sample_size(scenario: Scenario, frame: pd.DataFrame, n: int) -> li
     return rows
 
 
-def summarise_scenario(scenario: Scenario, files_by_n: Mapping[int, Iterable[str | Path]]) -> pd.DataFrame:
-    """The summary table of one scenario, one row per (estimator, parameter, n)."""
+def summarise_scenario(
+    scenario: Scenario, files_by_n: Mapping[int, Iterable[str | Path]], coverage: bool = True
+) -> pd.DataFrame:
+    """The summary table of one scenario, one row per (estimator, parameter, n).
+
+    ``coverage=False`` leaves out :data:`COVERAGE_COLUMNS`, the only ones that
+    depend on ``ci_level``.
+    """
     rows: list[dict] = []
     for n in sorted(files_by_n):
         frame = read_estimates(files_by_n[n])
@@ -141,6 +159,6 @@ def summarise_scenario(scenario: Scenario, files_by_n: Mapping[int, Iterable[str
             raise ValueError(
                 f"n={n}: the estimate files do not hold replications 0..{scenario.replications - 1}"
             )
-        rows.extend(summarise_sample_size(scenario, frame, n))
-    out = pd.DataFrame(rows)[SUMMARY_COLUMNS]
+        rows.extend(summarise_sample_size(scenario, frame, n, coverage))
+    out = pd.DataFrame(rows)[SUMMARY_COLUMNS if coverage else MOMENT_COLUMNS]
     return out.sort_values(["estimator", "parameter", "n"], ignore_index=True)

@@ -160,8 +160,8 @@ def check_job(scenario: str, check: Mapping, output: str | Path) -> None:
     write_csv(frame, output)
 
 
-def aggregate_job(scenario: Scenario, inputs: Sequence[str | Path], output: str | Path) -> None:
-    """One scenario's summary table from its chunk files."""
+def _scenario_table(scenario: Scenario, inputs: Sequence[str | Path], coverage: bool) -> pd.DataFrame:
+    """One scenario's summary table, after checking that the chunk files are the scenario's."""
     from .aggregate import summarise_scenario
 
     expected = {"scenario": scenario.name, "family": scenario.family, "params": scenario.params,
@@ -175,14 +175,48 @@ def aggregate_job(scenario: Scenario, inputs: Sequence[str | Path], output: str 
     missing = set(scenario.sample_sizes) - set(groups)
     if missing:
         raise ValueError(f"no estimate files for n in {sorted(missing)}")
-    write_csv(summarise_scenario(scenario, groups), output)
+    return summarise_scenario(scenario, groups, coverage)
 
 
-def concat_job(inputs: Sequence[str | Path], output: str | Path) -> None:
-    """Stack per-scenario CSV tables into one (the study's summary.csv)."""
+def aggregate_job(
+    scenario: Scenario, inputs: Sequence[str | Path], output: str | Path, coverage: bool = True
+) -> None:
+    """One scenario's summary table from its chunk files.
+
+    The workflow passes ``coverage=False``: the coverage columns depend on
+    ``ci_level`` and are :func:`coverage_job`'s, so that a new level re-runs
+    only what shows coverage.
+    """
+    write_csv(_scenario_table(scenario, inputs, coverage), output)
+
+
+def coverage_job(scenario: Scenario, inputs: Sequence[str | Path], output: str | Path) -> None:
+    """One scenario's Wald coverage (the columns that depend on ``ci_level``), keyed by row.
+
+    It recomputes the moment columns it then drops (milliseconds next to the
+    job's start-up), so that both jobs share one code path.
+    """
+    from .aggregate import COVERAGE_COLUMNS, KEY_COLUMNS
+
+    write_csv(_scenario_table(scenario, inputs, coverage=True)[KEY_COLUMNS + COVERAGE_COLUMNS], output)
+
+
+def concat_job(inputs: Sequence[str | Path], output: str | Path, coverage: Sequence[str | Path] = ()) -> None:
+    """Stack per-scenario CSV tables into one (the study's summary.csv).
+
+    ``coverage`` lists per-scenario coverage tables (:func:`coverage_job`),
+    joined onto the rows so that the result has every summary column.
+    """
     import pandas as pd
 
-    write_csv(pd.concat([pd.read_csv(p) for p in inputs], ignore_index=True), output)
+    from .aggregate import COVERAGE_COLUMNS, KEY_COLUMNS, SUMMARY_COLUMNS
+
+    frame = pd.concat([pd.read_csv(p) for p in inputs], ignore_index=True)
+    if coverage:
+        cover = pd.concat([pd.read_csv(p) for p in coverage], ignore_index=True)
+        frame = frame.drop(columns=[c for c in COVERAGE_COLUMNS if c in frame])
+        frame = frame.merge(cover, on=KEY_COLUMNS, how="left", validate="one_to_one")[SUMMARY_COLUMNS]
+    write_csv(frame, output)
 
 
 def figures_job(

@@ -13,4 +13,5 @@ with logged(snakemake.log[0]):  # noqa: F821 - injected by Snakemake
         scenario_of(snakemake.params.scenario),  # noqa: F821
         inputs=list(snakemake.input),  # noqa: F821
         output=snakemake.output[0],  # noqa: F821
+        coverage=False,  # results/coverage/ holds it (rule coverage_scenario)
     )

@@ -9,4 +9,8 @@ sys.path.insert(0, str(Path(snakemake.scriptdir).parent))  # noqa: F821 - inject
 from mlestudy.jobs import concat_job, logged
 
 with logged(snakemake.log[0]):  # noqa: F821 - injected by Snakemake
-    concat_job(list(snakemake.input), snakemake.output[0])  # noqa: F821
+    concat_job(
+        list(snakemake.input.moments),  # noqa: F821
+        snakemake.output[0],  # noqa: F821
+        coverage=list(snakemake.input.coverage),  # noqa: F821
+    )

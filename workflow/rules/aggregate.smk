@@ -11,7 +11,8 @@ rule aggregate_scenario:
     conda:
         "../envs/mlestudy.yaml"
     params:
-        scenario=scenario_settings,
+        # Without coverage, so neither ci_level nor the description re-runs it.
+        scenario=settings_without("ci_level", "description"),
         code=lambda wc: code_version.code_hash(
             code_version.SUMMARY, STUDY.scenario(wc.scenario).family
         ),
@@ -19,10 +20,32 @@ rule aggregate_scenario:
         "../../scripts/aggregate.py"
 
 
+rule coverage_scenario:
+    """Wald coverage for one scenario: the only measures that depend on ci_level."""
+    input:
+        lambda wc: estimate_files(wc.scenario),
+    output:
+        "results/coverage/{scenario}.csv",
+    log:
+        "results/logs/coverage/{scenario}.log",
+    benchmark:
+        "results/benchmarks/coverage/{scenario}.tsv"
+    conda:
+        "../envs/mlestudy.yaml"
+    params:
+        scenario=settings_without("description"),
+        code=lambda wc: code_version.code_hash(
+            code_version.SUMMARY, STUDY.scenario(wc.scenario).family
+        ),
+    script:
+        "../../scripts/coverage.py"
+
+
 rule summary:
     """The study's tidy table: one row per (scenario, estimator, parameter, n)."""
     input:
-        expand("results/summary/{scenario}.csv", scenario=SCENARIOS),
+        moments=expand("results/summary/{scenario}.csv", scenario=SCENARIOS),
+        coverage=expand("results/coverage/{scenario}.csv", scenario=SCENARIOS),
     output:
         report(
             "results/summary.csv",

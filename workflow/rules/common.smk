@@ -41,6 +41,19 @@ def scenario_settings(wildcards):
     return scenario_params(STUDY.scenario(wildcards.scenario))
 
 
+def settings_without(*unused):
+    """Scenario settings with those a job does not read set to None.
+
+    Snakemake re-runs a job when its params change: a job that neither reads
+    ``ci_level`` nor ``description`` must not re-run when they are edited.
+    """
+
+    def settings(wildcards):
+        return {**scenario_settings(wildcards), **dict.fromkeys(unused)}
+
+    return settings
+
+
 FIGURE = "results/figures/{scenario}/{name}.png"
 SIMULATE_BENCHMARK = (
     "results/benchmarks/simulate/{scenario}/n{n}/reps{first}-{stop}.tsv"

@@ -50,7 +50,8 @@ rule figures:
     conda:
         "../envs/mlestudy.yaml"
     params:
-        scenario=scenario_settings,
+        # No figure here shows coverage: a new ci_level or description redraws none.
+        scenario=settings_without("ci_level", "description"),
         code=lambda wc: code_version.code_hash(
             code_version.FIGURES, STUDY.scenario(wc.scenario).family
         ),
