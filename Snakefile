@@ -28,6 +28,12 @@ for path in [Path("config.yaml"), *workflow.overwrite_configfiles]:
 configfile: "config.yaml"
 
 
+# Ctrl-C sends SIGINT to every job of the terminal's process group. A job starts with it
+# ignored, so that one arriving while Python imports Snakemake's script preamble cannot
+# print a traceback; mlestudy.jobs.logged() turns it back on and stops the job quietly.
+shell.prefix("set -euo pipefail; trap '' INT; ")
+
+
 report: "workflow/report/workflow.rst"
 
 

@@ -18,6 +18,8 @@ SUMMARY = (*SIMULATION, "performance.py", "aggregate.py", "config.py")
 CHECK = (*SIMULATION, "numerical.py")
 FIGURES = (*SUMMARY, "figures.py", "outputs.py")
 MANIFEST = ("manifest.py", "seeding.py", "estimates_io.py")
+REPORT = ("report.py", "outputs.py", "headline.py", "config.py", "grid.py", "manifest.py", "atomic.py")
+"""The report's own code: its template is an input of the rule, so edits to either re-render it."""
 
 
 @cache

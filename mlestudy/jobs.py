@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
+import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -33,7 +35,12 @@ log = logging.getLogger("mlestudy")
 
 @contextmanager
 def logged(path: str | Path) -> Iterator[logging.Logger]:
-    """Send this job's log and warnings to ``path``; log a failure before raising."""
+    """Send this job's log and warnings to ``path``; log a failure before raising.
+
+    Ctrl-C ends the job quietly: the interruption is logged and the job exits
+    with status 130 and no traceback.  Workflow jobs start with SIGINT ignored
+    (the Snakefile's shell prefix), so here it is turned back on.
+    """
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     handler = logging.FileHandler(path, mode="w", encoding="utf-8")
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
@@ -42,8 +49,16 @@ def logged(path: str | Path) -> Iterator[logging.Logger]:
     root.setLevel(logging.INFO)
     logging.captureWarnings(True)
     start = time.perf_counter()
+    if (
+        threading.current_thread() is threading.main_thread()
+        and signal.getsignal(signal.SIGINT) == signal.SIG_IGN
+    ):
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         yield log
+    except KeyboardInterrupt:
+        log.warning("interrupted (Ctrl-C)")
+        raise SystemExit(130) from None
     except BaseException:
         log.exception("job failed")
         raise
@@ -241,12 +256,14 @@ def report_job(
     template: str | Path,
     output: str | Path,
     manifest: str | Path | None = None,
+    verdict: str | Path | None = None,
 ) -> None:
     """Render the HTML report from the study's tables and figures.
 
     ``figures`` maps scenario -> figure name -> file; ``benchmarks`` lists the
     simulate jobs' Snakemake benchmark files, of which those present are timed;
-    ``manifest`` is the study's provenance manifest, summarised in the report.
+    ``manifest`` is the study's provenance manifest, summarised in the report;
+    ``verdict`` is where the one-sentence verdict goes as JSON (for the end of a run).
     """
     import pandas as pd
 
@@ -261,7 +278,13 @@ def report_job(
         from .manifest import load_manifest, summarise
 
         provenance = dict(summarise(load_manifest(manifest)), path=str(manifest))
-    render(study, pd.read_csv(summary), check_tables, figures, timings, output, template, provenance)
+    verdicts = render(
+        study, pd.read_csv(summary), check_tables, figures, timings, output, template, provenance
+    )
+    if verdict is not None:
+        from .headline import write_verdict
+
+        write_verdict(verdicts, output, verdict)
 
 
 def manifest_job(

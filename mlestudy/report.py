@@ -265,8 +265,8 @@ def render(
     output: str | Path,
     template: str | Path = TEMPLATE,
     manifest: Mapping | None = None,
-) -> None:
-    """Write the report to ``output``.
+) -> dict[str, dict]:
+    """Write the report to ``output``; return each scenario's verdict (:func:`verdict`).
 
     ``manifest`` is :func:`mlestudy.manifest.summarise` of the study's manifest
     plus its ``path``; without it the report gives the config hash alone.
@@ -317,3 +317,4 @@ def render(
         threshold=Z_DISAGREE,
     )
     write_text_atomic(output, html)
+    return {s["name"]: s["verdict"] for s in sections}

@@ -7,7 +7,9 @@ rule report:
         template="report/template.html.j2",
         manifest="results/manifest.json",
     output:
-        "report/report.html",
+        html="report/report.html",
+        # The verdict in one sentence, for the closing line of a run (workflow/logger).
+        verdict="results/verdict.json",
     log:
         "results/logs/report.log",
     conda:
@@ -18,5 +20,7 @@ rule report:
         # Job timings are read from whichever of these exist; they are not
         # inputs, so a missing one never re-runs a simulation.
         benchmarks=simulate_benchmarks(),
+        # Re-render when the code that writes the report changes.
+        code=code_version.code_hash(code_version.REPORT),
     script:
         "../../scripts/report.py"
