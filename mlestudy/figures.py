@@ -22,6 +22,8 @@ from scipy import stats  # noqa: E402
 
 from .atomic import write_atomic  # noqa: E402
 from .config import Scenario  # noqa: E402
+from .labels import math_label  # noqa: E402
+from .outputs import FIGURE_FORMAT  # noqa: E402
 
 PALETTE = dict(zip(("mle", "unbiased"), sns.color_palette("colorblind", 2), strict=True))
 
@@ -58,12 +60,17 @@ def _exact_curve(
     return ns, np.asarray(values, dtype=float)
 
 
+PANEL_INCHES = (4.6, 3.5)
+"""Size of one panel.  Figures are shown at their natural size (SVG), so text keeps its point size."""
+
+
 def _facets(summary: pd.DataFrame, sharey: bool = False):
     params = list(dict.fromkeys(summary["parameter"]))
+    width, height = PANEL_INCHES
     fig, axes = plt.subplots(
         1,
         len(params),
-        figsize=(5.2 * len(params) + 1.0, 4.4),
+        figsize=(width * len(params) + 0.4, height + 0.6 + 0.25 * len(summary["estimator"].unique())),
         squeeze=False,
         sharey=sharey,
         layout="constrained",
@@ -92,10 +99,10 @@ def _offsets(estimators: list[str]) -> dict[str, float]:
 def plot_measure(scenario: Scenario, summary: pd.DataFrame, what: str) -> plt.Figure:
     """Bias, variance, efficiency or MSE against n, with theory."""
     column, err, ylabel = {
-        "bias": ("bias", "bias_mcse", "bias  (mean − true value)"),
-        "variance": ("variance", "variance_mcse", "variance of the estimator"),
-        "efficiency": ("efficiency", "efficiency_mcse", "efficiency  CRLB / variance"),
-        "mse": ("mse", "mse_mcse", "mean squared error"),
+        "bias": ("bias", "bias_mcse", "bias  E[{hat}] − {par}"),
+        "variance": ("variance", "variance_mcse", "variance  Var({hat})"),
+        "efficiency": ("efficiency", "efficiency_mcse", "efficiency  CRLB / Var({hat})"),
+        "mse": ("mse", "mse_mcse", "MSE  E[({hat} − {par})²]"),
     }[what]
     fig, axes = _facets(summary)
     for parameter, ax in axes.items():
@@ -134,8 +141,8 @@ def plot_measure(scenario: Scenario, summary: pd.DataFrame, what: str) -> plt.Fi
         if what == "efficiency":
             ax.axhline(1, color="k", lw=0.8, ls="--", label="efficiency 1 (attains the CRLB)")
         _sample_size_axis(ax, scenario)
-        ax.set_ylabel(ylabel)
-        ax.set_title(f"{parameter} = {scenario.params[parameter]:g}")
+        ax.set_ylabel(ylabel.format(hat=math_label(parameter, hat=True), par=math_label(parameter)))
+        ax.set_title(f"{scenario.name}: {math_label(parameter)} = {scenario.params[parameter]:g}")
     _legend(fig, axes)
     return fig
 
@@ -155,7 +162,7 @@ def _legend(fig: plt.Figure, axes: Mapping[str, plt.Axes]) -> None:
         for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):
             entries.setdefault(label, handle)
     fig.legend(
-        list(entries.values()), list(entries), loc="outside lower center", ncol=2, frameon=False, fontsize=8
+        list(entries.values()), list(entries), loc="outside lower center", ncol=2, frameon=False, fontsize=9
     )
 
 
@@ -172,7 +179,7 @@ def plot_sampling(scenario: Scenario, estimates: Mapping[int, pd.DataFrame]) -> 
     fig, axes = plt.subplots(
         len(pairs),
         len(estimates),
-        figsize=(5 * len(estimates), 3.3 * len(pairs)),
+        figsize=(PANEL_INCHES[0] * len(estimates), 3.2 * len(pairs)),
         squeeze=False,
         layout="constrained",
     )
@@ -195,15 +202,17 @@ def plot_sampling(scenario: Scenario, estimates: Mapping[int, pd.DataFrame]) -> 
                     alpha=0.5,
                     edgecolor=None,
                     label=f"{estimator}, {z.size:,} replications",
+                    rasterized=True,  # thousands of bars: pixels inside the SVG, not paths
                 )
             else:
                 ax.text(0.5, 0.5, f"{estimator} is undefined at n = {n}", ha="center", transform=ax.transAxes)
             grid = np.linspace(lo, hi, 400)
             ax.plot(grid, stats.norm.pdf(grid, 0, sd), "k-", lw=1.3, label="limit N(0, 1/I(θ))")
             ax.set_xlim(lo, hi)
-            ax.set_title(f"{estimator}: {parameter}, n = {n}")
-            ax.set_xlabel(f"√n ({parameter}̂ − {parameter})")
-            ax.legend(fontsize=7, frameon=False)
+            ax.set_title(f"{scenario.name}, {estimator}: {math_label(parameter)}, n = {n}")
+            hat, par = math_label(parameter, hat=True).strip("$"), math_label(parameter).strip("$")
+            ax.set_xlabel(f"$\\sqrt{{n}}\\,({hat} - {par})$")
+            ax.legend(fontsize=8.5, frameon=False)
     return fig
 
 
@@ -230,8 +239,13 @@ def _bins(z: np.ndarray, lo: float, hi: float) -> np.ndarray | int:
 
 
 def save(fig: plt.Figure, path: str | Path) -> None:
-    """Write a PNG atomically and free the figure."""
-    write_atomic(path, lambda p: fig.savefig(p, format="png", dpi=110))
+    """Write the figure (SVG, text kept as text) atomically and free it.
+
+    No date and a fixed id salt, so the same figure is the same bytes.
+    Rasterised parts (histogram bars) are embedded at 200 dpi.
+    """
+    with plt.rc_context({"svg.fonttype": "none", "svg.hashsalt": "mlestudy"}):
+        write_atomic(path, lambda p: fig.savefig(p, format=FIGURE_FORMAT, dpi=200, metadata={"Date": None}))
     plt.close(fig)
 
 

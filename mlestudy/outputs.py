@@ -7,7 +7,9 @@ without importing matplotlib.
 from __future__ import annotations
 
 FIGURES = ("bias", "variance", "efficiency", "sampling", "mse")
-"""Figure names, in report order; files are results/figures/<scenario>/<name>.png."""
+"""Figure names, in report order; files are results/figures/<scenario>/<name>.svg."""
+FIGURE_FORMAT = "svg"
+"""Vector figures, shown at their natural size: text stays sharp and at its point size on screen and paper."""
 
 CAPTIONS = {
     "bias": "Bias against n. Points: simulated bias ± 2 MCSE; lines: exact finite-sample bias. "

@@ -211,8 +211,13 @@ def ademp(scenario: Scenario) -> dict[str, str]:
     }
 
 
+MIME = {".svg": "image/svg+xml", ".png": "image/png"}
+
+
 def data_uri(path: str | Path) -> str:
-    return "data:image/png;base64," + base64.b64encode(Path(path).read_bytes()).decode("ascii")
+    """The file as a base64 data URI, so the report opens offline as one file."""
+    mime = MIME[Path(path).suffix.lower()]
+    return f"data:{mime};base64," + base64.b64encode(Path(path).read_bytes()).decode("ascii")
 
 
 def git_commit(cwd: str | Path = ".") -> str:

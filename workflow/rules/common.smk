@@ -54,7 +54,7 @@ def settings_without(*unused):
     return settings
 
 
-FIGURE = "results/figures/{scenario}/{name}.png"
+FIGURE = "results/figures/{scenario}/{name}.svg"
 SIMULATE_BENCHMARK = (
     "results/benchmarks/simulate/{scenario}/n{n}/reps{first}-{stop}.tsv"
 )

@@ -14,31 +14,31 @@ rule figures:
         ),
     output:
         bias=report(
-            "results/figures/{scenario}/bias.png",
+            "results/figures/{scenario}/bias.svg",
             caption="../report/bias.rst",
             category="Bias",
             subcategory="{scenario}",
         ),
         variance=report(
-            "results/figures/{scenario}/variance.png",
+            "results/figures/{scenario}/variance.svg",
             caption="../report/variance.rst",
             category="Variance",
             subcategory="{scenario}",
         ),
         efficiency=report(
-            "results/figures/{scenario}/efficiency.png",
+            "results/figures/{scenario}/efficiency.svg",
             caption="../report/efficiency.rst",
             category="Efficiency",
             subcategory="{scenario}",
         ),
         sampling=report(
-            "results/figures/{scenario}/sampling.png",
+            "results/figures/{scenario}/sampling.svg",
             caption="../report/sampling.rst",
             category="Sampling distribution",
             subcategory="{scenario}",
         ),
         mse=report(
-            "results/figures/{scenario}/mse.png",
+            "results/figures/{scenario}/mse.svg",
             caption="../report/mse.rst",
             category="MSE",
             subcategory="{scenario}",
