@@ -16,9 +16,19 @@ PACKAGE = Path(__file__).resolve().parent
 SIMULATION = ("families/base.py", "simulate.py", "seeding.py", "estimates_io.py", "atomic.py")
 SUMMARY = (*SIMULATION, "performance.py", "aggregate.py", "config.py")
 CHECK = (*SIMULATION, "numerical.py")
-FIGURES = (*SUMMARY, "figures.py", "outputs.py")
+FIGURES = (*SUMMARY, "figures.py", "outputs.py", "labels.py")
 MANIFEST = ("manifest.py", "seeding.py", "estimates_io.py")
-REPORT = ("report.py", "outputs.py", "headline.py", "config.py", "grid.py", "manifest.py", "atomic.py")
+GRID_FIGURE = ("grid.py", "grid_figure.py", "figures.py", "labels.py", "outputs.py", "atomic.py", "jobs.py")
+REPORT = (
+    "report.py",
+    "outputs.py",
+    "headline.py",
+    "numbers.py",
+    "labels.py",
+    "config.py",
+    "grid.py",
+    "manifest.py",
+)
 """The report's own code: its template is an input of the rule, so edits to either re-render it."""
 
 

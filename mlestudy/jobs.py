@@ -222,6 +222,11 @@ def concat_job(inputs: Sequence[str | Path], output: str | Path, coverage: Seque
     ``coverage`` lists per-scenario coverage tables (:func:`coverage_job`),
     joined onto the rows so that the result has every summary column.
     """
+    write_csv(_stacked(inputs, coverage), output)
+
+
+def _stacked(inputs: Sequence[str | Path], coverage: Sequence[str | Path] = ()) -> pd.DataFrame:
+    """Per-scenario tables stacked, with their coverage tables joined on (see :func:`concat_job`)."""
     import pandas as pd
 
     from .aggregate import COVERAGE_COLUMNS, KEY_COLUMNS, SUMMARY_COLUMNS
@@ -231,7 +236,20 @@ def concat_job(inputs: Sequence[str | Path], output: str | Path, coverage: Seque
         cover = pd.concat([pd.read_csv(p) for p in coverage], ignore_index=True)
         frame = frame.drop(columns=[c for c in COVERAGE_COLUMNS if c in frame])
         frame = frame.merge(cover, on=KEY_COLUMNS, how="left", validate="one_to_one")[SUMMARY_COLUMNS]
-    write_csv(frame, output)
+    return frame
+
+
+def grid_figure_job(
+    grid: Mapping, moments: Sequence[str | Path], coverage: Sequence[str | Path], output: str | Path
+) -> None:
+    """Draw the nested-loop plot of one scenario grid from its scenarios' tables.
+
+    ``grid`` is ``dataclasses.asdict`` of a :class:`mlestudy.grid.Grid`.
+    """
+    from .figures import save
+    from .grid_figure import grid_of, plot_nested_loop
+
+    save(plot_nested_loop(grid_of(grid), _stacked(moments, coverage)), output)
 
 
 def figures_job(
@@ -257,13 +275,15 @@ def report_job(
     output: str | Path,
     manifest: str | Path | None = None,
     verdict: str | Path | None = None,
+    grids: Mapping[str, str] | None = None,
 ) -> None:
     """Render the HTML report from the study's tables and figures.
 
     ``figures`` maps scenario -> figure name -> file; ``benchmarks`` lists the
     simulate jobs' Snakemake benchmark files, of which those present are timed;
     ``manifest`` is the study's provenance manifest, summarised in the report;
-    ``verdict`` is where the one-sentence verdict goes as JSON (for the end of a run).
+    ``verdict`` is where the one-sentence verdict goes as JSON (for the end of a run);
+    ``grids`` maps each scenario grid to its nested-loop figure.
     """
     import pandas as pd
 
@@ -279,7 +299,7 @@ def report_job(
 
         provenance = dict(summarise(load_manifest(manifest)), path=str(manifest))
     verdicts = render(
-        study, pd.read_csv(summary), check_tables, figures, timings, output, template, provenance
+        study, pd.read_csv(summary), check_tables, figures, timings, output, template, provenance, grids or {}
     )
     if verdict is not None:
         from .headline import write_verdict

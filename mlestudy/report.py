@@ -13,6 +13,7 @@ import datetime as dt
 import importlib.metadata
 import math
 import platform
+import re
 import subprocess
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -25,8 +26,12 @@ from markupsafe import escape
 
 from .atomic import write_text_atomic
 from .config import Scenario, Study
+from .grid import Grid
+from .headline import headline
+from .labels import text_label
 from .manifest import config_sha256
-from .outputs import CAPTIONS, FIGURES
+from .numbers import Column
+from .outputs import CAPTIONS, FIGURES, TITLES, alt_text
 from .seeding import BLOCK_SIZE
 
 TEMPLATE = Path(__file__).resolve().parents[1] / "report" / "template.html.j2"
@@ -48,15 +53,8 @@ def fmt(value: float, digits: int = 4) -> str:
 
 
 def fmt_pm(value: float, mcse: float) -> str:
-    """'value ± mcse', the value rounded to the precision its MCSE supports."""
-    if not math.isfinite(value):
-        return "—"
-    if not math.isfinite(mcse) or mcse <= 0:
-        return f"{fmt(value)} ± —"
-    decimals = max(0, 1 - math.floor(math.log10(mcse)))
-    if decimals > 6 or abs(value) >= 1e5:
-        return f"{value:.3e} ± {mcse:.1e}"
-    return f"{value:.{decimals}f} ± {mcse:.{decimals}f}"
+    """'value ± mcse', the value rounded to the precision its MCSE supports (a column of one: see :class:`Column`)."""
+    return Column.of([(value, mcse)]).pm(value, mcse)
 
 
 def fmt_count(count: int, total: int) -> str:
@@ -115,34 +113,62 @@ def missing_reason(row: Mapping) -> str | None:
     return None
 
 
+COLUMNS = {
+    "mean": ("mean", "bias_mcse"),
+    "bias": ("bias", "bias_mcse"),
+    "variance": ("variance", "variance_mcse"),
+    "mse": ("mse", "mse_mcse"),
+    "efficiency": ("efficiency", "efficiency_mcse"),
+    "coverage": ("coverage", "coverage_mcse"),
+}
+"""Table column -> (value column, its MCSE column) of the summary."""
+
+
 def table_rows(summary: pd.DataFrame) -> list[dict]:
-    """Formatted rows of one scenario's summary table."""
+    """Formatted rows of one scenario's summary tables.
+
+    Every value is rounded to its MCSE (:mod:`mlestudy.numbers`), in one
+    notation per column; an exact value to the precision of the simulated one
+    beside it.  ``note`` says why a row has dashes; ``note_id`` numbers the
+    distinct notes of the table, shown as footnotes.
+    """
+    records = summary.to_dict("records")
+    style = {k: Column.of((r[v], r[m]) for r in records) for k, (v, m) in COLUMNS.items()}
+    notes: list[str] = []
     rows = []
-    for r in summary.to_dict("records"):
+    for r in records:
+        note = missing_reason(r)
+        if note and note not in notes:
+            notes.append(note)
+        cell = {k: style[k].pm(r[v], r[m]) for k, (v, m) in COLUMNS.items()}
         rows.append(
             {
                 "estimator": r["estimator"],
                 "parameter": r["parameter"],
+                "parameter_label": text_label(r["parameter"]),
                 "n": r["n"],
                 "failed": fmt_count(int(r["n_failed"]), int(r["replications"])),
                 "boundary": fmt_count(int(r["n_boundary"]), int(r["replications"])),
-                "mean": fmt_pm(r["mean"], r["bias_mcse"]),
-                "exact_mean": fmt(r["exact_mean"], 6),
-                "z_mean": fmt(r["z_mean"], 2),
+                **cell,
+                "exact_mean": style["mean"].like(r["exact_mean"], r["mean"], r["bias_mcse"]),
+                "z_mean": fmt_z(r["z_mean"]),
                 "z_mean_flag": abs(r["z_mean"]) >= Z_DISAGREE,
-                "bias": fmt_pm(r["bias"], r["bias_mcse"]),
-                "variance": fmt_pm(r["variance"], r["variance_mcse"]),
-                "exact_variance": fmt(r["exact_variance"], 6),
-                "z_variance": fmt(r["z_variance"], 2),
+                "exact_variance": style["variance"].like(
+                    r["exact_variance"], r["variance"], r["variance_mcse"]
+                ),
+                "z_variance": fmt_z(r["z_variance"]),
                 "z_variance_flag": abs(r["z_variance"]) >= Z_DISAGREE,
-                "mse": fmt_pm(r["mse"], r["mse_mcse"]),
-                "crlb": fmt(r["crlb"]),
-                "efficiency": fmt_pm(r["efficiency"], r["efficiency_mcse"]),
-                "coverage": fmt_pm(r["coverage"], r["coverage_mcse"]),
-                "note": missing_reason(r),
+                "crlb": style["variance"].like(r["crlb"], r["variance"], r["variance_mcse"]),
+                "note": note,
+                "note_id": notes.index(note) + 1 if note else None,
             }
         )
     return rows
+
+
+def fmt_z(z: float) -> str:
+    """A z-score to two decimals; a dash where there is no theory to compare with."""
+    return f"{z:.2f}" if math.isfinite(z) else "—"
 
 
 def z_scores(summary: pd.DataFrame) -> np.ndarray:
@@ -196,14 +222,14 @@ def ademp(scenario: Scenario) -> dict[str, str]:
     estimators = "; ".join(f"<b>{e}</b>: {fam.estimator(e).description}" for e in scenario.estimators)
     return {
         "Aims": str(escape(scenario.description))  # the user's text; the rest is markup
-        + f" How do the estimators of {', '.join(fam.parameter_names)} behave as the sample grows from "
+        + f" How do the estimators of {', '.join(f'{text_label(k)} ({k})' for k in fam.parameter_names)} behave as the sample grows from "
         f"n = {min(scenario.sample_sizes)} to {max(scenario.sample_sizes)}: bias, variance, efficiency "
         "against the Cramér–Rao bound, approach to normality.",
         "Data-generating mechanism": f"{fam.description}, {params}; n ∈ {{{sizes}}}; "
         f"{scenario.replications:,} independent replications per n, seed {scenario.seed}, each block of "
         f"{BLOCK_SIZE:,} replications drawn from its own PCG64 stream keyed by (seed, scenario, n, block); "
         + SAMPLER_TEXT[scenario.sampler],
-        "Estimands": ", ".join(f"{k} = {v:g}" for k, v in scenario.params.items()) + ".",
+        "Estimands": ", ".join(f"{text_label(k)} ({k}) = {v:g}" for k, v in scenario.params.items()) + ".",
         "Methods": estimators + ".",
         "Performance measures": "mean, bias, variance, MSE, efficiency = CRLB / variance, coverage of the "
         f"{scenario.ci_level:.0%} Wald interval θ̂ ± z·√(1/(n·I(θ̂))); each with its Monte Carlo standard "
@@ -212,6 +238,36 @@ def ademp(scenario: Scenario) -> dict[str, str]:
 
 
 MIME = {".svg": "image/svg+xml", ".png": "image/png"}
+
+
+def grid_section(grid: Grid, figure: str | Path) -> dict:
+    """What the report says about one scenario grid, with its nested-loop figure."""
+    axes = "; ".join(
+        f"{axis} ∈ {{{', '.join(str(v) for v in levels)}}}"
+        for axis, levels in zip(grid.axes, grid.levels, strict=True)
+    )
+    return {
+        "name": grid.name,
+        "axes": axes,
+        "members": [m.scenario for m in grid.members],
+        "src": data_uri(figure),
+        "width": image_width(figure),
+        "alt": f"Nested-loop plot of grid {grid.name} ({axes}): bias over √CRLB, Wald coverage and efficiency of "
+        f"each estimator for its {len(grid.members)} scenarios and their sample sizes in nested-loop order, "
+        "± 2 MCSE, with step lines below giving each axis's level",
+    }
+
+
+def image_width(path: str | Path) -> int:
+    """Natural width of an SVG (its ``width`` in pt) or PNG, in CSS pixels: the figure is shown at most this wide."""
+    data = Path(path).read_bytes()
+    if data[:8] == b"\x89PNG\r\n\x1a\n":
+        return int.from_bytes(data[16:20], "big")
+    match = re.search(rb'<svg[^>]*?\swidth="([0-9.]+)(pt|px)?"', data[:4000])
+    if not match:
+        raise ValueError(f"{path}: neither a PNG nor an SVG with a width")
+    scale = 4 / 3 if match[2] in (b"pt", None) else 1.0  # 1 pt = 4/3 CSS px
+    return round(float(match[1]) * scale)
 
 
 def data_uri(path: str | Path) -> str:
@@ -270,11 +326,13 @@ def render(
     output: str | Path,
     template: str | Path = TEMPLATE,
     manifest: Mapping | None = None,
+    grids: Mapping[str, str | Path] | None = None,
 ) -> dict[str, dict]:
     """Write the report to ``output``; return each scenario's verdict (:func:`verdict`).
 
     ``manifest`` is :func:`mlestudy.manifest.summarise` of the study's manifest
     plus its ``path``; without it the report gives the config hash alone.
+    ``grids`` maps each of the study's scenario grids to its nested-loop figure.
     """
     sections = []
     for sc in study.scenarios:
@@ -283,15 +341,25 @@ def render(
         sections.append(
             {
                 "name": sc.name,
+                "number": len(sections) + 1,
                 "family": sc.family,
+                "ci_level": f"{100 * sc.ci_level:g}%",
                 "ademp": ademp(sc),
                 "rows": rows,
-                "notes": sorted({r["note"] for r in rows if r["note"]}),
+                "notes": list(dict.fromkeys(r["note"] for r in rows if r["note"])),
                 "counts": count_notes(part),
                 "verdict": verdict(part),
                 "check": check_summary(checks[sc.name]),
                 "figures": [
-                    {"name": f, "src": data_uri(figures[sc.name][f]), "caption": CAPTIONS[f]} for f in FIGURES
+                    {
+                        "name": f,
+                        "src": data_uri(figures[sc.name][f]),
+                        "width": image_width(figures[sc.name][f]),
+                        "title": TITLES[f],
+                        "caption": CAPTIONS[f],
+                        "alt": alt_text(f, sc),
+                    }
+                    for f in FIGURES
                 ],
             }
         )
@@ -301,8 +369,12 @@ def render(
         autoescape=True,
         undefined=jinja2.StrictUndefined,
     )
+    verdicts = {s["name"]: s["verdict"] for s in sections}
+    grid_sections = [grid_section(g, (grids or {})[g.name]) for g in study.grids]
     html = env.get_template(Path(template).name).render(
         sections=sections,
+        grids=grid_sections,
+        headline=headline(verdicts),
         overall={
             "comparisons": int(z.size),
             "rms": float(np.sqrt(np.mean(z**2))) if z.size else math.nan,
@@ -322,4 +394,4 @@ def render(
         threshold=Z_DISAGREE,
     )
     write_text_atomic(output, html)
-    return {s["name"]: s["verdict"] for s in sections}
+    return verdicts

@@ -1,5 +1,7 @@
 """Validate the config before any job and plan the study's files from it."""
 
+from dataclasses import asdict
+
 from snakemake.exceptions import WorkflowError
 
 from mlestudy.config import ConfigError, validate
@@ -14,10 +16,13 @@ except ConfigError as error:
     raise WorkflowError(str(error)) from None
 
 SCENARIOS = [s.name for s in STUDY.scenarios]
+GRIDS = {g.name: g for g in STUDY.grids}
+GRID_FIGURE = "results/grids/{grid}/nested_loop.svg"
 
 
 wildcard_constraints:
     scenario=r"[A-Za-z0-9][A-Za-z0-9_-]*",
+    grid=r"[A-Za-z0-9][A-Za-z0-9_-]*",
     n=r"[0-9]+",
     first=r"[0-9]+",
     stop=r"[0-9]+",
@@ -105,3 +110,18 @@ def chunk_benchmarks():
         for n in s.sample_sizes
         for a, b in s.chunks()
     }
+
+
+def grid_members(grid):
+    """The scenarios a grid entry expanded into, in nested-loop order."""
+    return [m.scenario for m in GRIDS[grid].members]
+
+
+def grid_settings(grid):
+    """A grid as plain data (what its figure depends on besides its tables)."""
+    return asdict(GRIDS[grid])
+
+
+def grid_figures():
+    """Grid name -> its nested-loop figure."""
+    return {name: GRID_FIGURE.format(grid=name) for name in GRIDS}
