@@ -33,7 +33,7 @@ def build(tmp_path: Path, scenario_cfg: dict) -> tuple:
         write_estimates(frame, path, scenario=sc.name, family=sc.family, params=sc.params, n=n, seed=sc.seed)
         files[n] = [path]
     summary = summarise_scenario(sc, files)
-    outputs = {f: tmp_path / f"{sc.name}_{f}.png" for f in FIGURES}
+    outputs = {f: tmp_path / f"{sc.name}_{f}.svg" for f in FIGURES}
     frames = {n: pd.read_parquet(files[n][0]) for n in (min(files), max(files))}
     draw_scenario(sc, summary, frames, outputs)
     return study, summary, outputs
@@ -58,7 +58,8 @@ def test_every_figure_and_the_report(tmp_path: Path, cfg: dict) -> None:
     """Any valid scenario, including one without the MLE, gets all figures and a report."""
     study, summary, outputs = build(tmp_path, {**cfg, "sample_sizes": [1, 2, 30], "replications": 2000})
     for path in outputs.values():
-        assert path.read_bytes()[:4] == b"\x89PNG" and path.stat().st_size > 5000
+        assert path.read_bytes()[:5] == b"<?xml" and b"<svg" in path.read_bytes()[:500]
+        assert path.stat().st_size > 5000
     checks = pd.DataFrame(
         {
             "n": [2],
@@ -72,7 +73,7 @@ def test_every_figure_and_the_report(tmp_path: Path, cfg: dict) -> None:
     html_path = tmp_path / "report.html"
     render(study, summary, {cfg["name"]: checks}, {cfg["name"]: outputs}, [], html_path)
     html = html_path.read_text()
-    assert html.count("data:image/png;base64,") == len(FIGURES)
+    assert html.count("data:image/svg+xml;base64,") == len(FIGURES)
     assert not re.search(r"(?i)\bnan\b", html)  # missing values print as a dash, never 'nan'
 
 
