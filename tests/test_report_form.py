@@ -20,7 +20,13 @@ SCIENTIFIC = re.compile(r"^\(-?\d+(\.\d+)? ± \d+(\.\d+)?\)×10[⁻]?[⁰¹²³�
 
 
 def test_mcse_has_two_significant_digits_and_the_value_its_decimal_place() -> None:
-    assert decimals(0.00046) == 5 and decimals(0.012) == 3 and decimals(3.4) == 1 and decimals(35.0) == 0 and decimals(350.0) == -1
+    assert (
+        decimals(0.00046) == 5
+        and decimals(0.012) == 3
+        and decimals(3.4) == 1
+        and decimals(35.0) == 0
+        and decimals(350.0) == -1
+    )
     column = Column.of([(0.70001234, 0.00046), (3.14159, 0.012)])
     assert not column.scientific
     assert column.pm(0.70001234, 0.00046) == "0.70001 ± 0.00046"

@@ -93,7 +93,35 @@ def chunk_files(workdir: Path) -> list[Path]:
     return sorted((workdir / "results" / "estimates").rglob("*.parquet"))
 
 
+RUN_OUTPUT = ".run_output.txt"
+"""Where a built study keeps what its ``snakemake`` run printed (stdout, then stderr)."""
+
+GRID = {
+    "seed": 5,
+    "chunk_size": 10000,
+    "check_replications": 2,
+    "scenarios": [
+        {
+            "name": "bell",
+            "family": "normal",
+            "description": "A 2 x 3 grid: the normal MLE's behaviour does not depend on mu or sigma2.",
+            "grid": {"params": {"mu": [0.0, 5.0], "sigma2": [1.0, 4.0, 9.0]}},
+            "sample_sizes": [3, 30],
+            "sampler": "sufficient",
+            "replications": 10000,
+        },
+    ],
+}
+"""A 2 x 3 scenario grid: six scenarios, a nested-loop plot (the grid and browser tests)."""
+
+
+def build_study(work: Path, config: dict) -> Path:
+    """Copy the workflow into ``work`` with ``config``, run it and keep its output in :data:`RUN_OUTPUT`."""
+    result = run(copy_workflow(work, config))
+    (work / RUN_OUTPUT).write_text(result.stdout + result.stderr, encoding="utf-8")
+    return work
+
+
 def build_tiny_study(work: Path) -> Path:
     """Copy the workflow into ``work`` with :data:`TINY` as its config, and run it."""
-    run(copy_workflow(work, TINY))
-    return work
+    return build_study(work, TINY)
