@@ -39,7 +39,9 @@ def logged(path: str | Path) -> Iterator[logging.Logger]:
 
     Ctrl-C ends the job quietly: the interruption is logged and the job exits
     with status 130 and no traceback.  Workflow jobs start with SIGINT ignored
-    (the Snakefile's shell prefix), so here it is turned back on.
+    (the Snakefile's shell prefix), so here it is turned back on for the work,
+    and ignored again once the work is done: a Ctrl-C while Python shuts down
+    would interrupt its exit handlers, with a traceback.
     """
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     handler = logging.FileHandler(path, mode="w", encoding="utf-8")
@@ -49,10 +51,11 @@ def logged(path: str | Path) -> Iterator[logging.Logger]:
     root.setLevel(logging.INFO)
     logging.captureWarnings(True)
     start = time.perf_counter()
-    if (
+    ignored = (
         threading.current_thread() is threading.main_thread()
         and signal.getsignal(signal.SIGINT) == signal.SIG_IGN
-    ):
+    )
+    if ignored:
         signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         yield log
@@ -63,6 +66,8 @@ def logged(path: str | Path) -> Iterator[logging.Logger]:
         log.exception("job failed")
         raise
     finally:
+        if ignored:
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
         log.info("elapsed %.3f s", time.perf_counter() - start)
         handler.flush()
 

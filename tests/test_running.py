@@ -248,6 +248,27 @@ def test_a_job_stops_quietly_on_ctrl_c(tmp_path: Path) -> None:
     assert "interrupted (Ctrl-C)" in log.read_text()
 
 
+DONE_JOB = """
+import os, signal, sys
+from mlestudy.jobs import logged
+with logged(sys.argv[1]) as log:
+    log.info("working")
+os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C once the work is done, while the job exits
+"""
+
+
+def test_a_job_that_finished_its_work_exits_normally_on_ctrl_c(tmp_path: Path) -> None:
+    log = tmp_path / "job.log"
+    result = subprocess.run(
+        ["bash", "-c", 'trap "" INT; exec "$0" -c "$1" "$2"', sys.executable, DONE_JOB, str(log)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0 and result.stderr == "", result.stderr
+    assert "interrupted" not in log.read_text()
+
+
 def test_the_snakefile_starts_jobs_with_sigint_ignored() -> None:
     snakefile = (Path(__file__).resolve().parents[1] / "Snakefile").read_text()
     assert """shell.prefix("set -euo pipefail; trap '' INT; ")""" in snakefile
