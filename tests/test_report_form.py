@@ -128,3 +128,35 @@ def test_summary_csv_floats_are_shortest_and_read_back_bit_for_bit(tmp_path) -> 
         field = line.split(",")[0]
         if field and field not in ("inf", "-inf"):
             assert field == repr(float(field)), field  # no digit beyond the shortest round-trip form
+
+
+def _v(comparisons: int, rms: float, largest: float, disagree: list[str] | None = None) -> dict:
+    return {"comparisons": comparisons, "rms": rms, "max_abs": largest, "agree": comparisons > 0 and not disagree,
+            "disagree": disagree or []}  # fmt: skip
+
+
+def test_headline_pools_the_scenarios_verdicts() -> None:
+    """RMS z pooled over every comparison (not averaged per scenario); disagreement and missing theory said."""
+    from mlestudy.headline import headline
+
+    agree = headline({"a": _v(10, 1.0, 2.0), "b": _v(30, 2.0, 3.5)})
+    pooled = ((10 * 1.0**2 + 30 * 2.0**2) / 40) ** 0.5
+    assert agree == {
+        "agree": True,
+        "verdict": "Simulation agrees with exact theory in all 2 scenarios with theory "
+        f"(40 comparisons, RMS z = {pooled:.2f}, max |z| = 3.50).",
+    }
+    bad = headline(
+        {
+            "a": _v(10, 1.0, 2.0),
+            "b": _v(8, 3.0, 6.1, ["mle p at n = 2"]),
+            "g": _v(0, float("nan"), float("nan")),
+        }
+    )
+    assert not bad["agree"]
+    assert bad["verdict"].startswith(
+        "Simulation and exact theory DISAGREE in 1 of 2 scenarios (b: mle p at n = 2)"
+    )
+    assert bad["verdict"].endswith("No exact theory for g.")
+    none = headline({"g": _v(0, float("nan"), float("nan"))})
+    assert not none["agree"] and none["verdict"].startswith("No scenario has exact theory")
