@@ -18,6 +18,7 @@ import base64
 import os
 import re
 import shutil
+import unicodedata
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -206,8 +207,9 @@ TABLES_JS = """
 
 
 def _squeezed(text: str) -> str:
-    """Text without whitespace: PDF text extraction breaks lines where cells wrap."""
-    return re.sub(r"\s+", "", text)
+    """Text without whitespace, NFKC-normalised: PDF text extraction breaks lines where cells
+    wrap, and gives the font's ligatures ('ﬃ' for 'ffi')."""
+    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", text))
 
 
 REPORTS = ["study", "grid_study"]
@@ -220,7 +222,8 @@ REPORTS = ["study", "grid_study"]
 def test_nothing_overflows_horizontally(browser, request, which: str, width: int, tmp_path: Path) -> None:
     """At 1,280 px (a laptop) and 390 px (a phone) every element fits its box: no horizontal scrolling."""
     html = request.getfixturevalue(which) / "report" / "report.html"
-    page = browser.new_page(viewport={"width": width, "height": 900})
+    page = browser.new_page()
+    page.set_viewport_size({"width": width, "height": 900})
     page.goto(html.as_uri(), wait_until="load")
     overflow = page.evaluate(OVERFLOW_JS)
     screenshot = tmp_path / f"{which}_{width}.png"
