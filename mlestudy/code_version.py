@@ -18,7 +18,7 @@ SUMMARY = (*SIMULATION, "performance.py", "aggregate.py", "config.py")
 CHECK = (*SIMULATION, "numerical.py")
 FIGURES = (*SUMMARY, "figures.py", "outputs.py", "labels.py")
 MANIFEST = ("manifest.py", "seeding.py", "estimates_io.py")
-GRID_FIGURE = ("grid.py", "grid_figure.py", "figures.py", "labels.py", "outputs.py", "atomic.py", "jobs.py")
+GRID_FIGURE = ("grid.py", "grid_figure.py", "figures.py", "labels.py", "outputs.py", "atomic.py")
 REPORT = (
     "report.py",
     "outputs.py",

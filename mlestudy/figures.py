@@ -70,7 +70,7 @@ def _facets(summary: pd.DataFrame, sharey: bool = False):
     fig, axes = plt.subplots(
         1,
         len(params),
-        figsize=(width * len(params) + 0.4, height + 0.6 + 0.25 * len(summary["estimator"].unique())),
+        figsize=(width * len(params) + 0.4, height),  # the legend adds its rows (_legend)
         squeeze=False,
         sharey=sharey,
         layout="constrained",
@@ -161,8 +161,12 @@ def _legend(fig: plt.Figure, axes: Mapping[str, plt.Axes]) -> None:
     for ax in axes.values():
         for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):
             entries.setdefault(label, handle)
+    # Two columns fit under two panels; under one, they would run past its edges.
+    ncol = 2 if len(axes) > 1 else 1
+    rows = math.ceil(len(entries) / ncol)
+    fig.set_figheight(PANEL_INCHES[1] + 0.5 + 0.2 * rows)  # the panel keeps its height
     fig.legend(
-        list(entries.values()), list(entries), loc="outside lower center", ncol=2, frameon=False, fontsize=9
+        list(entries.values()), list(entries), loc="outside lower center", ncol=ncol, frameon=False, fontsize=9
     )
 
 
