@@ -166,7 +166,12 @@ def _legend(fig: plt.Figure, axes: Mapping[str, plt.Axes]) -> None:
     rows = math.ceil(len(entries) / ncol)
     fig.set_figheight(PANEL_INCHES[1] + 0.5 + 0.2 * rows)  # the panel keeps its height
     fig.legend(
-        list(entries.values()), list(entries), loc="outside lower center", ncol=ncol, frameon=False, fontsize=9
+        list(entries.values()),
+        list(entries),
+        loc="outside lower center",
+        ncol=ncol,
+        frameon=False,
+        fontsize=9,
     )
 
 
