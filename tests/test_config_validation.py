@@ -106,7 +106,7 @@ AT_BELL = "scenario 'bell' (scenarios[1])"
 TOP = "top level"
 LONG = "x" * 65
 SCENARIO_KEYS = (
-    "chunk_size, ci_level, description, estimators, family, name, params, replications, sample_sizes, sampler"
+    "chunk_size, ci_level, description, estimators, family, grid, name, params, replications, sample_sizes, sampler"
 )
 
 
