@@ -14,10 +14,12 @@ STAMP  := $(VENV)/.installed
 
 install: $(STAMP)
 
-$(STAMP): pyproject.toml constraints.txt
+$(STAMP): pyproject.toml constraints.txt workflow/logger/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[test,lint]'
+	# The console output of `snakemake` (a logger plugin; the default profile selects it).
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e workflow/logger
 	touch $@
 
 report: $(STAMP)

@@ -4,7 +4,7 @@ Table of contents of the study:
   1. simulate   - draw data and fit every estimator, per (scenario, n, chunk)
   2. check      - confirm each closed-form MLE against a numerical optimum
   3. aggregate  - bias, variance, MSE, efficiency, coverage with MCSEs
-  4. figures    - theory next to simulation, per scenario
+  4. figures    - theory next to simulation, per scenario; a nested-loop plot per scenario grid
   5. manifest   - provenance: config hash, each chunk file's seeds and sha256
   6. report     - one self-contained HTML file
 """
@@ -28,6 +28,12 @@ for path in [Path("config.yaml"), *workflow.overwrite_configfiles]:
 configfile: "config.yaml"
 
 
+# Ctrl-C sends SIGINT to every job of the terminal's process group. A job starts with it
+# ignored, so that one arriving while Python imports Snakemake's script preamble cannot
+# print a traceback; mlestudy.jobs.logged() turns it back on and stops the job quietly.
+shell.prefix("set -euo pipefail; trap '' INT; ")
+
+
 report: "workflow/report/workflow.rst"
 
 
@@ -36,6 +42,7 @@ include: "workflow/rules/simulate.smk"
 include: "workflow/rules/check.smk"
 include: "workflow/rules/aggregate.smk"
 include: "workflow/rules/figures.smk"
+include: "workflow/rules/grid.smk"
 include: "workflow/rules/manifest.smk"
 include: "workflow/rules/report.smk"
 

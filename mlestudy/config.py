@@ -14,7 +14,7 @@ import math
 import os
 import re
 from collections.abc import Callable, Hashable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -23,6 +23,8 @@ import jsonschema
 import numpy as np
 import yaml
 
+from .grid import Grid, GridError
+from .grid import expand as expand_grids
 from .messages import MAX_SHOWN, as_float, shown  # noqa: F401 - as_float re-exported
 from .models import Model, get_model_type, model_types
 from .models.base import block_of
@@ -179,6 +181,8 @@ class Study:
     scenarios: tuple[Scenario, ...]
     check_replications: int
     raw: dict[str, Any] = field(repr=False, default_factory=dict)
+    grids: tuple[Grid, ...] = ()
+    """The config's scenario grids (:mod:`mlestudy.grid`), whose members are among ``scenarios``."""
 
     @cached_property
     def by_name(self) -> dict[str, Scenario]:
@@ -527,8 +531,27 @@ def _numeric_problems(where: str, sc: Mapping[str, Any], model: Model) -> list[s
 def validate(config: Mapping[str, Any], schema_path: str | Path = SCHEMA_PATH) -> Study:
     """Check ``config`` and return the :class:`Study`; raise :class:`ConfigError`.
 
-    All problems are collected, so a user fixes the whole file in one go.
+    Grid entries are expanded first (:mod:`mlestudy.grid`), and every message
+    about an expanded scenario also names its grid entry and combination.  All
+    problems are collected, so a user fixes the whole file in one go.
     """
+    try:
+        expanded, grids, origins = expand_grids(config) if isinstance(config, Mapping) else (config, (), None)
+    except GridError as error:
+        raise ConfigError(error.problems) from None
+    try:
+        study = _validate_expanded(expanded, schema_path)
+    except ConfigError as error:
+        if not origins:
+            raise
+        relabelled = ConfigError([])  # the problems are already clipped and counted: relabel them only
+        relabelled.problems = [origins.relabel(p) for p in error.problems]
+        relabelled.args = ("invalid config:\n  - " + "\n  - ".join(relabelled.problems),)
+        raise relabelled from None
+    return replace(study, raw=dict(config), grids=grids)
+
+
+def _validate_expanded(config: Mapping[str, Any], schema_path: str | Path) -> Study:
     if not config:
         raise ConfigError(["top level: the config is empty; it needs at least 'seed' and 'scenarios'"])
     if not isinstance(config, Mapping):

@@ -26,7 +26,9 @@ from scipy import stats  # noqa: E402
 
 from .atomic import write_atomic  # noqa: E402
 from .config import Scenario  # noqa: E402
+from .labels import math_label  # noqa: E402
 from .models.base import Model  # noqa: E402
+from .outputs import FIGURE_FORMAT  # noqa: E402
 
 ESTIMATOR_COLOURS = sns.color_palette("colorblind", 8)
 MARKERS = ("o", "s", "^", "D", "v", "P")
@@ -34,22 +36,20 @@ LINESTYLES = ("-", "--", ":", "-.")
 
 MEASURES = {
     # what: (column, mcse column, y label for a scalar block, y label for a vector block)
-    "bias": ("bias", "bias_mcse", "bias  (mean − true value)", "bias / √CRLB"),
-    "variance": ("variance", "variance_mcse", "variance of the estimator", "variance / CRLB"),
+    # ({hat} and {par} are the block's symbol with and without a hat: E[σ̂²] − σ²)
+    "bias": ("bias", "bias_mcse", "bias  E[{hat}] − {par}", "bias / √CRLB"),
+    "variance": ("variance", "variance_mcse", "variance  Var({hat})", "Var({hat}) / CRLB"),
     "efficiency": (
         "efficiency",
         "efficiency_mcse",
-        "efficiency  CRLB / variance",
-        "efficiency  CRLB / variance",
+        "efficiency  CRLB / Var({hat})",
+        "efficiency  CRLB / Var",
     ),
-    "mse": ("mse", "mse_mcse", "mean squared error", "MSE / CRLB"),
-    "coverage": (
-        "coverage",
-        "coverage_mcse",
-        "coverage of the Wald interval",
-        "coverage of the Wald interval",
-    ),
+    "mse": ("mse", "mse_mcse", "MSE  E[({hat} − {par})²]", "MSE / CRLB"),
+    "coverage": ("coverage", "coverage_mcse", "Wald coverage", "Wald coverage"),
 }
+PANEL_INCHES = (4.6, 3.5)
+"""Size of one panel.  Figures are shown at their natural size (SVG), so text keeps its point size."""
 
 
 def _grid(scenario: Scenario) -> np.ndarray:
@@ -112,7 +112,9 @@ def _blocks(scenario: Scenario, summary: pd.DataFrame) -> dict[str, list[str]]:
 
 def _facets(blocks: list[str]) -> tuple[plt.Figure, dict[str, plt.Axes]]:
     k = len(blocks)
-    fig, axes = plt.subplots(1, k, figsize=(5.6 * k + 0.6, 4.6), squeeze=False, layout="constrained")
+    width, height = PANEL_INCHES
+    # The legend adds its rows below (_legend); the panels keep their size.
+    fig, axes = plt.subplots(1, k, figsize=(width * k + 0.4, height), squeeze=False, layout="constrained")
     return fig, dict(zip(blocks, axes[0], strict=True))
 
 
@@ -146,7 +148,7 @@ def _vector_legend(ax: plt.Axes, estimators: list[str], parameters: list[str], w
             [],
             "s",
             color=_style(estimators, estimators[0], parameters, parameter)["color"],
-            label=parameter,
+            label=math_label(parameter),
         )
     for estimator in estimators:
         style = _style(estimators, estimator, parameters, parameters[0])
@@ -203,7 +205,8 @@ def plot_measure(scenario: Scenario, summary: pd.DataFrame, what: str) -> plt.Fi
             _vector_legend(ax, estimators, parameters, with_theory)
         _reference_lines(ax, scenario, summary, block, parameters, what, ns, vector)
         _sample_size_axis(ax, scenario)
-        ax.set_ylabel(vector_label if vector else scalar_label)
+        hat, par = _symbols(block)
+        ax.set_ylabel((vector_label if vector else scalar_label).format(hat=hat, par=par))
         ax.set_title(_block_title(scenario, block, parameters))
     _legend(fig, axes)
     return fig
@@ -225,12 +228,19 @@ def _reference_lines(ax, scenario, summary, block, parameters, what, ns, vector)
         ax.axhline(scenario.ci_level, color="k", lw=0.8, ls="--", label=f"nominal {scenario.ci_level:g}")
 
 
+def _symbols(block: str) -> tuple[str, str]:
+    """The block's symbol with a hat and without, as mathtext: ($\\hat{\\sigma}^2$, $\\sigma^2$)."""
+    return math_label(block, hat=True), math_label(block)
+
+
 def _block_title(scenario: Scenario, block: str, parameters: list[str]) -> str:
     theta = scenario.model.theta
     if len(parameters) == 1:
-        return f"{scenario.name}: {parameters[0]} = {theta[parameters[0]]:g}"
+        return f"{scenario.name}: {math_label(parameters[0])} = {theta[parameters[0]]:g}"
     values = ", ".join(f"{theta[p]:g}" for p in parameters)
-    return f"{scenario.name}: {block} = ({values})"
+    if len(values) > 40:  # ten coefficients do not fit a panel's title
+        values = values[:37].rsplit(", ", 1)[0] + ", …"
+    return f"{scenario.name}: {math_label(block)} = ({values})"
 
 
 def _sample_size_axis(ax: plt.Axes, scenario: Scenario) -> None:
@@ -247,14 +257,17 @@ def _legend(fig: plt.Figure, axes: Mapping[str, plt.Axes]) -> None:
     for ax in axes.values():
         for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):
             entries.setdefault(label, handle)
-    ncol = 2 if len(entries) <= 8 else 4
+    # Columns that fit under the panels at 9 pt: one under a single panel, more under more.
+    ncol = min(len(axes) + (len(entries) > 8), 4) if len(entries) > 1 else 1
+    rows = math.ceil(len(entries) / ncol)
+    fig.set_figheight(PANEL_INCHES[1] + 0.45 + 0.2 * rows)  # the panels keep their height
     fig.legend(
         list(entries.values()),
         list(entries),
         loc="outside lower center",
         ncol=ncol,
         frameon=False,
-        fontsize=8,
+        fontsize=9,
     )
 
 
@@ -274,7 +287,7 @@ def plot_sampling(scenario: Scenario, estimates: Mapping[int, pd.DataFrame]) -> 
             names = [p for p in block.flat_names if p in targets]
             if names:
                 pairs.append((e, block.name, names))
-    fig, axes = plt.subplots(len(pairs), len(estimates), figsize=(5 * len(estimates), 3.3 * len(pairs)),
+    fig, axes = plt.subplots(len(pairs), len(estimates), figsize=(PANEL_INCHES[0] * len(estimates), 3.2 * len(pairs)),
                              squeeze=False, layout="constrained")  # fmt: skip
     for i, (estimator, block, names) in enumerate(pairs):
         for j, (n, frame) in enumerate(sorted(estimates.items())):
@@ -300,14 +313,16 @@ def plot_sampling(scenario: Scenario, estimates: Mapping[int, pd.DataFrame]) -> 
                     if len(names) > 1
                     else {"alpha": 0.5, "edgecolor": None}
                 )
-                sns.histplot(z[(z >= lo) & (z <= hi)], bins=_bins(z, lo, hi), stat="density", ax=ax,
-                             color=style["color"], label=f"{estimator} {p}, {z.size:,} replications", **kw)  # fmt: skip
+                # Thousands of bars: pixels inside the SVG (rasterized), not paths.
+                sns.histplot(z[(z >= lo) & (z <= hi)], bins=_bins(z, lo, hi), stat="density", ax=ax, rasterized=True,
+                             color=style["color"], label=f"{estimator} {math_label(p, hat=True)}, {z.size:,} replications", **kw)  # fmt: skip
             grid = np.linspace(lo, hi, 400)
             ax.plot(grid, stats.norm.pdf(grid), "k-", lw=1.3, label="N(0, 1): efficient and normal")
             ax.set_xlim(lo, hi)
-            ax.set_title(f"{scenario.name}, {estimator}: {block}, n = {n}")
-            ax.set_xlabel(f"({block}̂ − {block}) / √CRLB")
-            ax.legend(fontsize=7, frameon=False)
+            ax.set_title(f"{scenario.name}, {estimator}: {math_label(block)}, n = {n}")
+            hat, par = (s.strip("$") for s in _symbols(block))
+            ax.set_xlabel(f"$({hat} - {par})\\,/\\,\\sqrt{{\\mathrm{{CRLB}}}}$")
+            ax.legend(fontsize=8.5, frameon=False)
     return fig
 
 
@@ -334,8 +349,13 @@ def _bins(z: np.ndarray, lo: float, hi: float) -> np.ndarray | int:
 
 
 def save(fig: plt.Figure, path: str | Path) -> None:
-    """Write a PNG atomically and free the figure."""
-    write_atomic(path, lambda p: fig.savefig(p, format="png", dpi=110))
+    """Write the figure (SVG, text kept as text) atomically and free it.
+
+    No date and a fixed id salt, so the same figure is the same bytes.
+    Rasterised parts (histogram bars) are embedded at 200 dpi.
+    """
+    with plt.rc_context({"svg.fonttype": "none", "svg.hashsalt": "mlestudy"}):
+        write_atomic(path, lambda p: fig.savefig(p, format=FIGURE_FORMAT, dpi=200, metadata={"Date": None}))
     plt.close(fig)
 
 

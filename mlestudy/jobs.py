@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
+import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -39,6 +41,12 @@ def logged(path: str | Path) -> Iterator[logging.Logger]:
 
     A :class:`~mlestudy.verify.ChunkError` ends the job with its one line on
     stderr (exit status 1) instead of a traceback.
+
+    Ctrl-C ends the job quietly: the interruption is logged and the job exits
+    with status 130 and no traceback.  Workflow jobs start with SIGINT ignored
+    (the Snakefile's shell prefix), so here it is turned back on for the work,
+    and ignored again once the work is done: a Ctrl-C while Python shuts down
+    would interrupt its exit handlers, with a traceback.
     """
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     handler = logging.FileHandler(path, mode="w", encoding="utf-8")
@@ -48,16 +56,27 @@ def logged(path: str | Path) -> Iterator[logging.Logger]:
     root.setLevel(logging.INFO)
     logging.captureWarnings(True)
     start = time.perf_counter()
+    ignored = (
+        threading.current_thread() is threading.main_thread()
+        and signal.getsignal(signal.SIGINT) == signal.SIG_IGN
+    )
+    if ignored:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         yield log
     except ChunkError as error:
         # A damaged chunk is the user's to remove, not a bug: one line, no traceback.
         log.error("job failed: %s", error)
         raise SystemExit(f"error: {error}") from None
+    except KeyboardInterrupt:
+        log.warning("interrupted (Ctrl-C)")
+        raise SystemExit(130) from None
     except BaseException:
         log.exception("job failed")
         raise
     finally:
+        if ignored:
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
         log.info("elapsed %.3f s", time.perf_counter() - start)
         handler.flush()
 
@@ -145,8 +164,13 @@ def simulate_job(
 
 
 def write_csv(frame: pd.DataFrame, output: str | Path) -> None:
-    """CSV with full float precision (round-trips bit for bit), atomically."""
-    write_atomic(output, lambda p: frame.to_csv(p, index=False, float_format="%.17g"))
+    """CSV whose floats read back bit for bit, written atomically.
+
+    Each float is written in its shortest round-trip form (Python's ``repr``:
+    0.7, not the 0.69999999999999996 of ``%.17g``), which holds exactly the
+    precision the value carries and no noise digits.
+    """
+    write_atomic(output, lambda p: frame.to_csv(p, index=False))
 
 
 def check_job(scenario: str, check: Mapping, output: str | Path) -> None:
@@ -186,6 +210,20 @@ def concat_job(inputs: Sequence[str | Path], output: str | Path) -> None:
     write_csv(pd.concat([pd.read_csv(p) for p in inputs], ignore_index=True), output)
 
 
+def grid_figure_job(grid: Mapping, summaries: Sequence[str | Path], output: str | Path) -> None:
+    """Draw the nested-loop plot of one scenario grid from its scenarios' summary tables.
+
+    ``grid`` is ``dataclasses.asdict`` of a :class:`mlestudy.grid.Grid`.
+    """
+    import pandas as pd
+
+    from .figures import save
+    from .grid_figure import grid_of, plot_nested_loop
+
+    frame = pd.concat([pd.read_csv(p) for p in summaries], ignore_index=True)
+    save(plot_nested_loop(grid_of(grid), frame), output)
+
+
 def figures_job(
     scenario: Scenario, summary: str | Path, estimates: Sequence[str | Path], outputs: Mapping[str, str]
 ) -> None:
@@ -208,12 +246,16 @@ def report_job(
     template: str | Path,
     output: str | Path,
     manifest: str | Path | None = None,
+    verdict: str | Path | None = None,
+    grids: Mapping[str, str] | None = None,
 ) -> None:
     """Render the HTML report from the study's tables and figures.
 
     ``figures`` maps scenario -> figure name -> file; ``benchmarks`` lists the
     simulate jobs' Snakemake benchmark files, of which those present are timed;
-    ``manifest`` is the study's provenance manifest, summarised in the report.
+    ``manifest`` is the study's provenance manifest, summarised in the report;
+    ``verdict`` is where the one-sentence verdict goes as JSON (for the end of a run);
+    ``grids`` maps each scenario grid to its nested-loop figure.
     """
     import pandas as pd
 
@@ -231,7 +273,13 @@ def report_job(
         from .manifest import load_manifest, summarise
 
         provenance = dict(summarise(load_manifest(manifest)), path=str(manifest))
-    render(study, pd.read_csv(summary), check_tables, figures, timings, output, template, provenance)
+    verdicts = render(
+        study, pd.read_csv(summary), check_tables, figures, timings, output, template, provenance, grids or {}
+    )
+    if verdict is not None:
+        from .headline import write_verdict
+
+        write_verdict(verdicts, output, verdict)
 
 
 def manifest_job(

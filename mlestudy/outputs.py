@@ -6,8 +6,27 @@ without importing matplotlib.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+from .labels import text_label
+
+if TYPE_CHECKING:
+    from .config import Scenario
+
 FIGURES = ("bias", "variance", "efficiency", "mse", "coverage", "sampling")
-"""Figure names, in report order; files are results/figures/<scenario>/<name>.png."""
+"""Figure names, in report order; files are results/figures/<scenario>/<name>.svg."""
+FIGURE_FORMAT = "svg"
+"""Vector figures, shown at their natural size: text stays sharp and at its point size on screen and paper."""
+
+TITLES = {
+    "bias": "bias against n",
+    "variance": "variance against n, with the Cramér–Rao bound",
+    "efficiency": "efficiency against n",
+    "mse": "mean squared error against n",
+    "coverage": "coverage of the Wald interval against n",
+    "sampling": "sampling distribution at the smallest and largest n",
+}
+"""A figure's name in words, for the head of its caption."""
 
 CAPTIONS = {
     "bias": "Bias against n, one panel per parameter block. Points: simulated bias ± 2 MCSE; lines: exact "
@@ -26,3 +45,51 @@ CAPTIONS = {
     "sampling": "Distribution of (θ̂ − θ)/√CRLB at the smallest and largest n, against N(0, 1), the limit "
     "of an efficient, asymptotically normal estimator.",
 }
+"""The generic caption of each figure: what is drawn, true of every model.
+
+What a reader should see in a given scenario's figure is the model's to say
+(:mod:`mlestudy.narrative`); these are the fallback.
+"""
+
+ALT = {
+    "bias": "Bias of {estimates} against sample size n ({sizes}), log n axis: simulated points with "
+    "± 2 MCSE bars and the exact bias as lines where theory gives it",
+    "variance": "Variance of {estimates} against n ({sizes}), log axes: simulated points with "
+    "± 2 MCSE bars, exact variance as lines where theory gives it and the Cramér–Rao bound dashed",
+    "efficiency": "Efficiency, the Cramér–Rao bound divided by the variance, of {estimates} against n "
+    "({sizes}): simulated points with ± 2 MCSE bars, exact efficiency as lines where theory gives it and a "
+    "dashed line at 1",
+    "mse": "Mean squared error of {estimates} against n ({sizes}), log axes: simulated points with "
+    "± 2 MCSE bars, exact MSE as lines where theory gives it and the Cramér–Rao bound dashed",
+    "coverage": "Coverage of the {level} Wald interval of {estimates} against n ({sizes}): simulated "
+    "points with ± 2 MCSE bars, exact coverage as lines where theory gives it and the nominal level dashed",
+    "sampling": "Histograms of (estimate − truth)/√CRLB for {estimates} at n = {smallest} and "
+    "n = {largest}, each with the standard normal density drawn over it",
+}
+"""What each figure shows, for its alt text (a screen reader, or a figure that fails to load)."""
+
+
+def _and(words: list[str]) -> str:
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
+
+
+def estimated_blocks(scenario: Scenario) -> list[str]:
+    """The parameter blocks some estimator of the scenario estimates, in the model's order."""
+    model = scenario.model
+    targets = {p for e in scenario.estimators for p in model.estimators[e].parameters(model)}
+    return [b.name for b in model.blocks if targets & set(b.flat_names)]
+
+
+def alt_text(figure: str, scenario: Scenario) -> str:
+    """The alt text of one of ``scenario``'s figures, naming its scenario, estimators, blocks and sizes."""
+    hats = _and([text_label(b, hat=True) for b in estimated_blocks(scenario)])
+    sizes = scenario.sample_sizes
+    what = ALT[figure].format(
+        estimates=f"{hats} ({_and(list(scenario.estimators))})",
+        sizes=f"{sizes[0]} to {sizes[-1]}" if len(sizes) > 1 else f"{sizes[0]}",
+        smallest=sizes[0],
+        largest=sizes[-1],
+        level=f"{100 * scenario.ci_level:g}%",
+    )
+    about = f" {scenario.description.strip()}" if scenario.description.strip() else ""
+    return f"{scenario.name} ({scenario.family}): {what}.{about}"

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import math
+import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -22,7 +23,11 @@ from markupsafe import escape
 
 from .atomic import write_text_atomic
 from .config import Scenario, Study
-from .outputs import CAPTIONS, FIGURES
+from .grid import Grid
+from .headline import headline
+from .labels import text_label
+from .numbers import Column
+from .outputs import CAPTIONS, FIGURES, TITLES, alt_text
 from .provenance import config_sha256, git_commit, versions
 from .seeding import BLOCK_SIZE
 from .verdict import Z_DISAGREE, expected_rows, verdict
@@ -43,15 +48,17 @@ def fmt(value: float, digits: int = 4) -> str:
 
 
 def fmt_pm(value: float, mcse: float) -> str:
-    """'value ± mcse', the value rounded to the precision its MCSE supports."""
-    if not math.isfinite(value):
+    """'value ± mcse', the value rounded to the precision its MCSE supports (a column of one: see :class:`Column`)."""
+    return Column.of([(value, mcse)]).pm(value, mcse)
+
+
+def fmt_z(z: float) -> str:
+    """A z-score to two decimals; a dash where there is no theory to compare with, ±∞ where z is infinite."""
+    if z is None or math.isnan(z):
         return "—"
-    if not math.isfinite(mcse) or mcse <= 0:
-        return f"{fmt(value)} ± —"
-    decimals = max(0, 1 - math.floor(math.log10(mcse)))
-    if decimals > 6 or abs(value) >= 1e5:
-        return f"{value:.3e} ± {mcse:.1e}"
-    return f"{value:.{decimals}f} ± {mcse:.{decimals}f}"
+    if math.isinf(z):
+        return "∞" if z > 0 else "−∞"
+    return f"{z:.2f}"
 
 
 def fmt_count(count: int, total: int) -> str:
@@ -128,34 +135,65 @@ def missing_reason(row: Mapping) -> str | None:
     return None
 
 
-def table_rows(summary: pd.DataFrame) -> list[dict]:
-    """Formatted rows of one scenario's summary table."""
+COLUMNS = {
+    "mean": ("mean", "bias_mcse"),
+    "bias": ("bias", "bias_mcse"),
+    "variance": ("variance", "variance_mcse"),
+    "mse": ("mse", "mse_mcse"),
+    "efficiency": ("efficiency", "efficiency_mcse"),
+    "coverage": ("coverage", "coverage_mcse"),
+}
+"""Table column -> (value column, its MCSE column) of the summary."""
+
+
+def _flag(z: float) -> bool:
+    """A z-score the verdict counts against theory: |z| at the threshold, or not finite where theory exists."""
+    return bool(abs(z) >= Z_DISAGREE) if not math.isnan(z) else False
+
+
+def table_rows(summary: pd.DataFrame, notes: list[str] | None = None) -> list[dict]:
+    """Formatted rows of one block's summary tables.
+
+    Every value is rounded to its MCSE (:mod:`mlestudy.numbers`), in one
+    notation per column; an exact value to the precision of the simulated one
+    beside it.  ``note`` says why a row has dashes; ``note_id`` numbers the
+    distinct notes, shown as footnotes; pass one ``notes`` list to every table
+    of a section so that they share the numbering (it is extended in place).
+    """
+    records = summary.to_dict("records")
+    style = {k: Column.of((r[v], r[m]) for r in records) for k, (v, m) in COLUMNS.items()}
+    notes = [] if notes is None else notes
     rows = []
-    for r in summary.to_dict("records"):
+    for r in records:
+        note = missing_reason(r)
+        if note and note not in notes:
+            notes.append(note)
+        cell = {k: style[k].pm(r[v], r[m]) for k, (v, m) in COLUMNS.items()}
         rows.append(
             {
                 "estimator": r["estimator"],
                 "parameter": r["parameter"],
+                "parameter_label": text_label(r["parameter"], hat=True),
                 "n": r["n"],
                 "failed": fmt_count(int(r["n_failed"]), int(r["replications"])),
                 "boundary": fmt_count(int(r["n_boundary"]), int(r["replications"])),
-                "mean": fmt_pm(r["mean"], r["bias_mcse"]),
-                "exact_mean": fmt(r["exact_mean"], 6),
-                "z_mean": fmt(r["z_mean"], 2),
-                "z_mean_flag": abs(r["z_mean"]) >= Z_DISAGREE,
-                "bias": fmt_pm(r["bias"], r["bias_mcse"]),
-                "variance": fmt_pm(r["variance"], r["variance_mcse"]),
-                "exact_variance": fmt(r["exact_variance"], 6),
-                "z_variance": fmt(r["z_variance"], 2),
-                "z_variance_flag": abs(r["z_variance"]) >= Z_DISAGREE,
-                "mse": fmt_pm(r["mse"], r["mse_mcse"]),
-                "crlb": fmt(r["crlb"]),
-                "efficiency": fmt_pm(r["efficiency"], r["efficiency_mcse"]),
-                "coverage": fmt_pm(r["coverage"], r["coverage_mcse"]),
-                "exact_coverage": fmt(r["exact_coverage"], 4),
-                "z_coverage": fmt(r["z_coverage"], 2),
-                "z_coverage_flag": abs(r["z_coverage"]) >= Z_DISAGREE,
-                "note": missing_reason(r),
+                **cell,
+                "exact_mean": style["mean"].like(r["exact_mean"], r["mean"], r["bias_mcse"]),
+                "z_mean": fmt_z(r["z_mean"]),
+                "z_mean_flag": _flag(r["z_mean"]),
+                "exact_variance": style["variance"].like(
+                    r["exact_variance"], r["variance"], r["variance_mcse"]
+                ),
+                "z_variance": fmt_z(r["z_variance"]),
+                "z_variance_flag": _flag(r["z_variance"]),
+                "crlb": style["variance"].like(r["crlb"], r["variance"], r["variance_mcse"]),
+                "exact_coverage": style["coverage"].like(
+                    r["exact_coverage"], r["coverage"], r["coverage_mcse"]
+                ),
+                "z_coverage": fmt_z(r["z_coverage"]),
+                "z_coverage_flag": _flag(r["z_coverage"]),
+                "note": note,
+                "note_id": notes.index(note) + 1 if note else None,
             }
         )
     return rows
@@ -189,14 +227,18 @@ SAMPLER_TEXT = {
 
 
 def format_params(params: Mapping[str, object]) -> str:
-    """``beta = (1, 2, -1), sigma2 = 4``: a scenario's parameters as written, in words."""
+    """``β (beta) = (1, 2, −1), σ² (sigma2) = 4``: a scenario's parameters, with the names the config uses."""
 
     def one(v: object) -> str:
         if isinstance(v, list):
             return "(" + ", ".join(one(x) for x in v) + ")"
-        return f"{v:g}"
+        return f"{v:g}".replace("-", "−")
 
-    return ", ".join(f"{k} = {one(v)}" for k, v in params.items())
+    def name(k: str) -> str:
+        label = text_label(k)
+        return label if label == k else f"{label} ({k})"
+
+    return ", ".join(f"{name(k)} = {one(v)}" for k, v in params.items())
 
 
 def ademp(scenario: Scenario) -> dict[str, str]:
@@ -205,7 +247,7 @@ def ademp(scenario: Scenario) -> dict[str, str]:
     params = format_params(scenario.params)
     sizes = ", ".join(str(n) for n in scenario.sample_sizes)
     estimators = "; ".join(f"<b>{e}</b>: {model.estimators[e].description}" for e in scenario.estimators)
-    blocks = ", ".join(b.name for b in model.blocks)
+    blocks = ", ".join(text_label(b.name) for b in model.blocks)
     return {
         "Aims": str(escape(scenario.description))  # the user's text; the rest is markup
         + f" How do the estimators of {blocks} behave as the sample grows from "
@@ -224,8 +266,52 @@ def ademp(scenario: Scenario) -> dict[str, str]:
     }
 
 
+MIME = {".svg": "image/svg+xml", ".png": "image/png"}
+
+
+def grid_section(grid: Grid, figure: str | Path) -> dict:
+    """What the report says about one scenario grid, with its nested-loop figure."""
+    axes = "; ".join(
+        f"{axis} ∈ {{{', '.join(str(v) for v in levels)}}}"
+        for axis, levels in zip(grid.axes, grid.levels, strict=True)
+    )
+    return {
+        "name": grid.name,
+        "axes": axes,
+        "members": [m.scenario for m in grid.members],
+        "src": data_uri(figure),
+        "width": image_width(figure),
+        "alt": f"Nested-loop plot of grid {grid.name} ({axes}): bias over √CRLB, Wald coverage and efficiency of "
+        f"each estimator for its {len(grid.members)} scenarios and their sample sizes in nested-loop order, "
+        "± 2 MCSE, with step lines below giving each axis's level",
+    }
+
+
+def _image_size(path: str | Path, what: str) -> int:
+    data = Path(path).read_bytes()
+    if data[:8] == b"\x89PNG\r\n\x1a\n":
+        return int.from_bytes(data[16:20] if what == "width" else data[20:24], "big")
+    match = re.search(rb"<svg[^>]*?\s" + what.encode() + rb'="([0-9.]+)(pt|px)?"', data[:4000])
+    if not match:
+        raise ValueError(f"{path}: neither a PNG nor an SVG with a {what}")
+    scale = 4 / 3 if match[2] in (b"pt", None) else 1.0  # 1 pt = 4/3 CSS px
+    return round(float(match[1]) * scale)
+
+
+def image_width(path: str | Path) -> int:
+    """Natural width of an SVG (its ``width`` in pt) or PNG, in CSS pixels: the figure is shown at most this wide."""
+    return _image_size(path, "width")
+
+
+def image_height(path: str | Path) -> int:
+    """Natural height of an SVG or PNG, in CSS pixels."""
+    return _image_size(path, "height")
+
+
 def data_uri(path: str | Path) -> str:
-    return "data:image/png;base64," + base64.b64encode(Path(path).read_bytes()).decode("ascii")
+    """The file as a base64 data URI, so the report opens offline as one file."""
+    mime = MIME[Path(path).suffix.lower()]
+    return f"data:{mime};base64," + base64.b64encode(Path(path).read_bytes()).decode("ascii")
 
 
 def timing(benchmarks: Sequence[str | Path]) -> dict:
@@ -250,30 +336,43 @@ def render(
     output: str | Path,
     template: str | Path = TEMPLATE,
     manifest: Mapping | None = None,
-) -> None:
-    """Write the report to ``output``.
+    grids: Mapping[str, str | Path] | None = None,
+) -> dict[str, dict]:
+    """Write the report to ``output``; return each scenario's verdict (:func:`mlestudy.verdict.verdict`).
 
     ``manifest`` is :func:`mlestudy.manifest.summarise` of the study's manifest
     plus its ``path``; without it the report gives the config hash alone.
+    ``grids`` maps each of the study's scenario grids to its nested-loop figure.
     """
     from .report_tables import block_tables  # it formats with this module's helpers
 
     sections = []
     for sc in study.scenarios:
         part = summary[summary["scenario"] == sc.name]
-        rows = table_rows(part)
+        notes: list[str] = []
+        number = len(sections) + 1
         sections.append(
             {
                 "name": sc.name,
+                "number": number,
                 "family": sc.family,
+                "ci_level": f"{100 * sc.ci_level:g}%",
                 "ademp": ademp(sc),
-                "tables": block_tables(part, [b.name for b in sc.model.blocks]),
-                "notes": sorted({r["note"] for r in rows if r["note"]}),
+                "tables": block_tables(part, [b.name for b in sc.model.blocks], notes),
+                "notes": notes,
                 "counts": count_notes(part),
                 "verdict": verdict(part, expected=expected_rows(sc)),
                 "check": check_summary(checks[sc.name]),
                 "figures": [
-                    {"name": f, "src": data_uri(figures[sc.name][f]), "caption": CAPTIONS[f]} for f in FIGURES
+                    {
+                        "name": f,
+                        "src": data_uri(figures[sc.name][f]),
+                        "width": image_width(figures[sc.name][f]),
+                        "title": TITLES[f],
+                        "caption": CAPTIONS[f],
+                        "alt": alt_text(f, sc),
+                    }
+                    for f in FIGURES
                 ],
             }
         )
@@ -283,8 +382,12 @@ def render(
         autoescape=True,
         undefined=jinja2.StrictUndefined,
     )
+    verdicts = {s["name"]: s["verdict"] for s in sections}
+    grid_sections = [grid_section(g, (grids or {})[g.name]) for g in study.grids]
     html = env.get_template(Path(template).name).render(
         sections=sections,
+        grids=grid_sections,
+        headline=headline(verdicts),
         overall={**overall, "rows": len(summary)},
         config_yaml=yaml.safe_dump(study.raw, sort_keys=False),
         seed=study.seed,
@@ -299,3 +402,4 @@ def render(
         threshold=Z_DISAGREE,
     )
     write_text_atomic(output, html)
+    return verdicts

@@ -14,7 +14,9 @@ import math
 import numpy as np
 import pandas as pd
 
-from .report import fmt, fmt_count, fmt_pm, table_rows
+from .labels import text_label
+from .report import fmt, fmt_count, fmt_pm, fmt_z, table_rows
+from .table_specs import BLOCK_SUMMARY, ROW_TABLES
 from .verdict import Z_DISAGREE, measure, z_columns
 
 
@@ -42,8 +44,8 @@ def largest_z(group: pd.DataFrame) -> dict:
     i, j = np.unravel_index(int(np.argmax(rank)), z.shape)
     value = float(z[i, j])
     return {
-        "value": fmt(value, 2),
-        "where": f"{group['parameter'].iloc[i]} ({measure(columns[j]).label})",
+        "value": fmt_z(value),
+        "where": f"{text_label(group['parameter'].iloc[i], hat=True)} ({measure(columns[j]).label})",
         "flag": not math.isfinite(value) or value >= Z_DISAGREE,
     }
 
@@ -63,13 +65,16 @@ def block_summary_rows(part: pd.DataFrame) -> list[dict]:
     rows = []
     for (estimator, n), group in part.groupby(["estimator", "n"], sort=True):
         first = group.iloc[0]
+        largest = largest_z(group)
         rows.append(
             {
                 "estimator": estimator,
                 "n": int(n),
                 "coefficients": len(group),
                 "failed": fmt_count(int(first["n_failed"]), int(first["replications"])),
-                "max_z": largest_z(group),
+                "max_z": largest["value"],
+                "max_z_where": largest["where"],
+                "max_z_flag": largest["flag"],
                 "block_mse": fmt_pm(float(first["block_mse"]), float(first["block_mse_mcse"])),
                 "efficiency": _range(group["efficiency"]),
                 "coverage": _range(group["coverage"]),
@@ -80,8 +85,11 @@ def block_summary_rows(part: pd.DataFrame) -> list[dict]:
     return rows
 
 
-def block_tables(summary: pd.DataFrame, block_order: list[str]) -> list[dict]:
-    """The tables of one scenario, one per block in the model's order."""
+def block_tables(summary: pd.DataFrame, block_order: list[str], notes: list[str] | None = None) -> list[dict]:
+    """The tables of one scenario, one per block in the model's order.
+
+    ``notes`` collects the rows' notes across the blocks (see :func:`mlestudy.report.table_rows`).
+    """
     tables = []
     for block in block_order:
         part = summary[summary["block"] == block]
@@ -91,9 +99,13 @@ def block_tables(summary: pd.DataFrame, block_order: list[str]) -> list[dict]:
         tables.append(
             {
                 "block": block,
+                "label": text_label(block, hat=True),
                 "vector": vector,
-                "rows": table_rows(part),
+                "coefficients": part["parameter"].nunique(),
+                "rows": table_rows(part, notes),
+                "specs": ROW_TABLES,
                 "summary_rows": block_summary_rows(part) if vector else [],
+                "summary_spec": BLOCK_SUMMARY,
             }
         )
     return tables

@@ -14,8 +14,10 @@ with logged(snakemake.log[0]):  # noqa: F821 - injected by Snakemake
         summary=snakemake.input.summary,  # noqa: F821
         checks=list(snakemake.input.checks),  # noqa: F821
         figures=snakemake.params.figures,  # noqa: F821
+        grids=snakemake.params.grids,  # noqa: F821
         benchmarks=snakemake.params.benchmarks,  # noqa: F821
         template=snakemake.input.template,  # noqa: F821
         manifest=snakemake.input.manifest,  # noqa: F821
-        output=snakemake.output[0],  # noqa: F821
+        output=snakemake.output.html,  # noqa: F821
+        verdict=snakemake.output.verdict,  # noqa: F821
     )

@@ -105,7 +105,7 @@ AT_COIN = "scenario 'coin' (scenarios[0])"
 AT_BELL = "scenario 'bell' (scenarios[1])"
 TOP = "top level"
 LONG = "x" * 65
-SCENARIO_KEYS = "chunk_size, ci_level, description, design, estimators, family, name, params, replications, sample_sizes, sampler"
+SCENARIO_KEYS = "chunk_size, ci_level, description, design, estimators, family, grid, name, params, replications, sample_sizes, sampler"
 
 
 def _scenario(index: int, **entry: Any):

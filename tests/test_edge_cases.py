@@ -72,44 +72,54 @@ def run(
 
 
 class SummaryTables(HTMLParser):
-    """The cells of every row of the report's summary tables, by section id."""
+    """The count cells of every row of the report's performance tables, by section id.
+
+    Rows carry ``data-estimator``, ``data-parameter`` and ``data-n``; the count
+    cells have the classes ``failed`` and ``boundary``.
+    """
 
     def __init__(self) -> None:
         super().__init__()
-        self.rows: dict[str, list[list[str]]] = {}
+        self.rows: dict[str, dict[tuple, dict[str, str]]] = {}
         self._section: str | None = None
-        self._in_summary = False
-        self._row: list[str] | None = None
-        self._cell: list[str] | None = None
+        self._in_table = False
+        self._row: dict[str, str] | None = None
+        self._key: tuple | None = None
+        self._cell: tuple[str, list[str]] | None = None
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         attrs_ = dict(attrs)
+        classes = (attrs_.get("class") or "").split()
         if tag == "section":
             self._section = attrs_.get("id")
         elif tag == "table":
-            self._in_summary = attrs_.get("class") == "summary"
-        elif tag == "tr" and self._in_summary:
-            self._row = []
+            self._in_table = "summary" in classes and "performance" in classes
+        elif tag == "tr" and self._in_table and "data-n" in attrs_:
+            self._row = {}
+            self._key = (attrs_["data-estimator"], attrs_["data-parameter"], int(attrs_["data-n"]))
         elif tag == "td" and self._row is not None:
-            self._cell = []
+            kind = next((c for c in classes if c in ("failed", "boundary")), "")
+            self._cell = (kind, [])
 
     def handle_endtag(self, tag: str) -> None:
         if tag == "td" and self._cell is not None and self._row is not None:
-            self._row.append("".join(self._cell).strip())
+            kind, text = self._cell
+            if kind:
+                self._row[kind] = "".join(text).strip()
             self._cell = None
-        elif tag == "tr" and self._row:
-            self.rows.setdefault(str(self._section), []).append(self._row)
+        elif tag == "tr" and self._row is not None:
+            self.rows.setdefault(str(self._section), {})[self._key] = self._row
             self._row = None
         elif tag == "table":
-            self._in_summary = False
+            self._in_table = False
 
     def handle_data(self, data: str) -> None:
         if self._cell is not None:
-            self._cell.append(data)
+            self._cell[1].append(data)
 
 
-def rendered(tmp_path: Path, study: Study, summary: pd.DataFrame) -> tuple[str, dict[tuple, list[str]]]:
-    """The report's HTML and its summary-table rows keyed by (estimator, parameter, n)."""
+def rendered(tmp_path: Path, study: Study, summary: pd.DataFrame) -> tuple[str, dict[tuple, dict[str, str]]]:
+    """The report's HTML and its count cells keyed by (estimator, parameter, n)."""
     figures = {}
     for name in FIGURES:
         figures[name] = tmp_path / f"{name}.png"
@@ -121,7 +131,7 @@ def rendered(tmp_path: Path, study: Study, summary: pd.DataFrame) -> tuple[str, 
     html = out.read_text(encoding="utf-8")
     parser = SummaryTables()
     parser.feed(html)
-    return html, {(r[0], r[1], int(r[2])): r for r in parser.rows["edge"]}
+    return html, parser.rows["edge"]
 
 
 def assert_counts_shown(tmp_path: Path, study: Study, summary: pd.DataFrame, expected: dict[tuple, tuple]):
@@ -132,8 +142,9 @@ def assert_counts_shown(tmp_path: Path, study: Study, summary: pd.DataFrame, exp
     html, cells = rendered(tmp_path, study, summary)
     for key, (failed, boundary) in expected.items():
         assert (rows[key]["failed"], rows[key]["boundary"]) == (fmt_count(failed, R), fmt_count(boundary, R))
-        assert cells[key][3:5] == [fmt_count(failed, R), fmt_count(boundary, R)], cells[key]
-        assert cells[key][3].startswith(f"{failed:,}") and cells[key][4].startswith(f"{boundary:,}")
+        shown = cells[key]
+        assert [shown["failed"], shown["boundary"]] == [fmt_count(failed, R), fmt_count(boundary, R)], shown
+        assert shown["failed"].startswith(f"{failed:,}") and shown["boundary"].startswith(f"{boundary:,}")
     notes = count_notes(summary)
     for (estimator, _, n), (failed, boundary) in expected.items():
         said = [note for note in notes if note.startswith(f"{estimator} at n = {n}: ")]

@@ -33,7 +33,7 @@ def build(tmp_path: Path, scenario_cfg: dict) -> tuple:
         write_estimates(frame, path, scenario=sc.name, family=sc.family, params=sc.params, n=n, seed=sc.seed)
         files[n] = [path]
     summary = summarise_scenario(sc, files)
-    outputs = {f: tmp_path / f"{sc.name}_{f}.png" for f in FIGURES}
+    outputs = {f: tmp_path / f"{sc.name}_{f}.svg" for f in FIGURES}
     frames = {n: pd.read_parquet(files[n][0]) for n in (min(files), max(files))}
     draw_scenario(sc, summary, frames, outputs)
     return study, summary, outputs
@@ -58,7 +58,8 @@ def test_every_figure_and_the_report(tmp_path: Path, cfg: dict) -> None:
     """Any valid scenario, including one without the MLE, gets all figures and a report."""
     study, summary, outputs = build(tmp_path, {**cfg, "sample_sizes": [1, 2, 30], "replications": 2000})
     for path in outputs.values():
-        assert path.read_bytes()[:4] == b"\x89PNG" and path.stat().st_size > 5000
+        assert path.read_bytes()[:5] == b"<?xml" and b"<svg" in path.read_bytes()[:500]
+        assert path.stat().st_size > 5000
     checks = pd.DataFrame(
         {
             "n": [2],
@@ -72,7 +73,7 @@ def test_every_figure_and_the_report(tmp_path: Path, cfg: dict) -> None:
     html_path = tmp_path / "report.html"
     render(study, summary, {cfg["name"]: checks}, {cfg["name"]: outputs}, [], html_path)
     html = html_path.read_text()
-    assert html.count("data:image/png;base64,") == len(FIGURES)
+    assert html.count("data:image/svg+xml;base64,") == len(FIGURES)
     assert not re.search(r"(?i)\bnan\b", html)  # missing values print as a dash, never 'nan'
 
 
@@ -147,7 +148,7 @@ def test_count_with_its_share() -> None:
 
 def test_report_scales_to_ten_coefficients(tmp_path: Path) -> None:
     """p = 10: one panel per block (never per coefficient), figures of bounded size, few visible rows."""
-    from PIL import Image
+    from mlestudy.report import image_height, image_width
 
     beta = [0.5, 1.0, -1.0, 0.25, 2.0, -0.5, 0.0, 1.5, -2.0, 0.75]
     cfg = {
@@ -160,8 +161,8 @@ def test_report_scales_to_ten_coefficients(tmp_path: Path) -> None:
     study, summary, outputs = build(tmp_path, cfg)
     assert len(summary) == 3 * (10 + 1) + 3  # mle: 10 coefficients and sigma2; unbiased: sigma2
     for name, path in outputs.items():
-        width, height = Image.open(path).size
-        assert width <= 1400 and height <= 1300, (name, width, height)
+        width, height = image_width(path), image_height(path)  # CSS px at natural size
+        assert width <= 1250 and height <= 1300, (name, width, height)
     checks = pd.DataFrame({"n": [12], "replication": [0], "parameter": ["beta[0]"], "abs_diff": [1e-9],
                            "boundary": [False], "converged": [True]})  # fmt: skip
     html_path = tmp_path / "report.html"
@@ -169,8 +170,10 @@ def test_report_scales_to_ten_coefficients(tmp_path: Path) -> None:
     html = html_path.read_text()
     section = re.search(r'(?s)<section id="wide">.*?</section>', html).group(0)
     visible = re.sub(r"(?s)<details>.*?</details>", "", section)
-    assert "beta: 10 coefficients" in visible
+    assert "β̂ (beta): 10 elements" in visible
     assert section.count("<details>") == 1
-    # Visible: the beta block's 3 rows (mle at each n) and sigma2's 6 (two estimators), with 2 header rows.
-    assert visible.count("<tr") == 2 + 3 + 6, visible.count("<tr")
-    assert section.count("<tr") - visible.count("<tr") == 1 + 30  # folded: header and every coefficient
+    # Visible: the beta block's summary table, 3 rows (mle at each n), and sigma2's 6 rows (two
+    # estimators) in each of its three tables, each table with a header row.
+    assert visible.count("<tr") == (1 + 3) + 3 * (1 + 6), visible.count("<tr")
+    # Folded: every coefficient's rows in the three per-row tables, each with its header.
+    assert section.count("<tr") - visible.count("<tr") == 3 * (1 + 30)

@@ -1,8 +1,11 @@
 """The report in a real browser: headless Chromium, driven by Playwright.
 
 Opens ``report/report.html`` of the tiny end-to-end study (the session fixture
-``study``), checks that every figure decodes and shows something, that the page
-logs no console error and throws no error, and saves a full-page screenshot.
+``study``) and of the 2 x 3 grid study (``grid_study``), and checks that every
+figure decodes and shows something, that the page logs no console error and
+throws no error, that at 1,280 and 390 px no element overflows horizontally,
+and that printed to A4 PDF every column of every table is still there; it saves
+full-page screenshots.
 
 Needs Debian's ``chromium`` (``apt-get install chromium``; Playwright's own
 browser downloads are not used).  Without it the test is skipped, unless the
@@ -15,6 +18,7 @@ import base64
 import os
 import re
 import shutil
+import unicodedata
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -153,9 +157,9 @@ def test_report_renders_in_chromium(browser, study: Path, tmp_path: Path) -> Non
 def test_broken_report_is_caught(browser, study: Path, tmp_path: Path) -> None:
     """The check fails on a corrupt image, a blank image, a console error and an uncaught error."""
     html = (study / "report" / "report.html").read_text(encoding="utf-8")
-    payloads = re.findall(r'src="data:image/png;base64,([^"]+)"', html)
+    payloads = re.findall(r'src="data:image/svg\+xml;base64,([^"]+)"', html)
     assert len(payloads) == 2 * len(FIGURES)
-    white = base64.b64encode(_white_png()).decode("ascii")
+    white = base64.b64encode(WHITE_SVG).decode("ascii")
     html = html.replace(payloads[0], base64.b64encode(b"not a PNG at all " * 40).decode("ascii"))
     html = html.replace(payloads[3], white)
     html = html.replace(
@@ -165,28 +169,95 @@ def test_broken_report_is_caught(browser, study: Path, tmp_path: Path) -> None:
     broken.write_text(html, encoding="utf-8")
     problems = check_page(browser, broken, tmp_path / "broken.png").problems()
     assert problems[:2] == ["console error: deliberate", "page error: undefinedFunction is not defined"]
-    assert problems[2:] == [
-        f"image 0 (coin: {FIGURES[0]}) does not decode",
-        f"image 3 (coin: {FIGURES[3]}) is empty",
+    assert [re.sub(r" \(.*\) ", " ", p) for p in problems[2:]] == [
+        "image 0 does not decode",
+        "image 3 is empty",
     ]
+    assert problems[2].startswith("image 0 (coin (bernoulli): Bias of p̂")
 
 
-def _white_png(size: int = 40) -> bytes:
-    """A valid, all-white RGB PNG of ``size`` x ``size`` pixels."""
-    import struct
-    import zlib
+WHITE_SVG = (
+    b'<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg" width="40pt" height="40pt">'
+    b'<rect width="100%" height="100%" fill="#ffffff"/></svg>'
+)
+"""A valid, all-white SVG."""
 
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
-    rows = b"".join(b"\x00" + b"\xff" * (3 * size) for _ in range(size))
-    header = struct.pack(">IIBBBBB", size, size, 8, 2, 0, 0, 0)
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", header)
-        + chunk(b"IDAT", zlib.compress(rows))
-        + chunk(b"IEND", b"")
-    )
+OVERFLOW_JS = """
+() => {
+  const out = [];
+  const root = document.documentElement;
+  if (root.scrollWidth > root.clientWidth) out.push(`page: ${root.scrollWidth} > ${root.clientWidth}`);
+  for (const el of document.querySelectorAll("body, body *")) {
+    if (el.clientWidth > 0 && el.scrollWidth > el.clientWidth) {
+      const name = el.tagName.toLowerCase() + (el.id ? "#" + el.id : "") + (el.className ? "." + el.className : "");
+      out.push(`${name}: ${el.scrollWidth} > ${el.clientWidth}`);
+    }
+  }
+  return out;
+}
+"""
+TABLES_JS = """
+() => Array.from(document.querySelectorAll("table.summary")).map(t => ({
+  caption: t.caption ? t.caption.innerText : "",
+  headers: Array.from(t.tHead.rows[0].cells).map(c => c.innerText),
+  columns: Array.from(t.tHead.rows[0].cells).map((_, j) => Array.from(t.tBodies[0].rows).map(r => r.cells[j].innerText)),
+}))
+"""
+
+
+def _squeezed(text: str) -> str:
+    """Text without whitespace, NFKC-normalised: PDF text extraction breaks lines where cells
+    wrap, and gives the font's ligatures ('ﬃ' for 'ffi')."""
+    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", text))
+
+
+REPORTS = ["study", "grid_study"]
+"""The two end-to-end studies whose reports are opened: a tiny one and a 2 x 3 grid."""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("which", REPORTS)
+@pytest.mark.parametrize("width", [1280, 390])
+def test_nothing_overflows_horizontally(browser, request, which: str, width: int, tmp_path: Path) -> None:
+    """At 1,280 px (a laptop) and 390 px (a phone) every element fits its box: no horizontal scrolling."""
+    html = request.getfixturevalue(which) / "report" / "report.html"
+    page = browser.new_page()
+    page.set_viewport_size({"width": width, "height": 900})
+    page.goto(html.as_uri(), wait_until="load")
+    overflow = page.evaluate(OVERFLOW_JS)
+    screenshot = tmp_path / f"{which}_{width}.png"
+    page.screenshot(path=str(screenshot), full_page=True)
+    print(f"screenshot: {screenshot}")
+    page.close()
+    assert overflow == []
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("which", REPORTS)
+def test_print_to_a4_keeps_every_table_column(browser, request, which: str, tmp_path: Path) -> None:
+    """The PDF (A4, print stylesheet) has every table's caption, every column header and every cell."""
+    from pypdf import PdfReader
+
+    html = request.getfixturevalue(which) / "report" / "report.html"
+    page = browser.new_page()
+    page.goto(html.as_uri(), wait_until="load")
+    tables = page.evaluate(TABLES_JS)
+    page.emulate_media(media="print")
+    pdf = tmp_path / "report.pdf"
+    page.pdf(path=str(pdf), format="A4", print_background=True)
+    page.close()
+    reader = PdfReader(pdf)
+    text = _squeezed("".join(p.extract_text() for p in reader.pages))
+    assert reader.pages[0].mediabox.width == pytest.approx(595, abs=1)  # A4: 210 mm = 595 pt
+    assert tables
+    missing = []
+    for table in tables:
+        for header, cells in zip(table["headers"], table["columns"], strict=True):
+            for value in [header, *cells]:
+                if _squeezed(value) not in text:
+                    missing.append(f"{table['caption'][:40]}... column {header!r}: {value!r}")
+    assert missing == []
 
 
 def test_missing_browser_skips_locally_but_fails_under_ci(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -39,10 +39,10 @@ def test_summary_has_every_row_and_column(study: Path) -> None:
 def test_figures_and_self_contained_report(study: Path) -> None:
     for scenario in ("coin", "waits"):
         for name in FIGURES:
-            png = study / "results" / "figures" / scenario / f"{name}.png"
-            assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+            svg = study / "results" / "figures" / scenario / f"{name}.svg"
+            assert svg.read_bytes()[:5] == b"<?xml" and b"<svg" in svg.read_bytes()[:500]
     html = (study / "report" / "report.html").read_text()
-    assert html.count('src="data:image/png;base64,') == 2 * len(FIGURES)
+    assert html.count('src="data:image/svg+xml;base64,') == 2 * len(FIGURES)
     assert 'src="http' not in html and 'href="http' not in html  # opens offline
     assert "Provenance" in html and str(TINY["seed"]) in html
     config = yaml.safe_load((study / "config.yaml").read_text())

@@ -104,9 +104,19 @@ def snapshot(workdir: Path, pattern: str) -> dict[str, tuple[int, int]]:
 
 
 def job_counts(result: subprocess.CompletedProcess) -> dict[str, int]:
-    """Rule -> number of jobs, from the "Job stats" table Snakemake prints (empty: nothing to do)."""
+    """Rule -> number of jobs, from the "Job stats" table Snakemake prints (empty: nothing to do).
+
+    With the logger plugin of the default profile a real run prints the same counts in its
+    first line instead: ``Running 5 jobs on 2 cores: 4 simulate, 1 all.``
+    """
     lines = (result.stdout + result.stderr).splitlines()
     counts: dict[str, int] = {}
+    for line in lines:
+        if line.startswith("Running ") and " job" in line and ": " in line:
+            for part in line.split(": ", 1)[1].rstrip(".").split(", "):
+                number, rule = part.split(" ", 1)
+                counts[rule] = int(number)
+            return counts
     if "Job stats:" not in lines:
         return counts
     for line in lines[lines.index("Job stats:") + 3 :]:
@@ -122,7 +132,35 @@ def chunk_files(workdir: Path) -> list[Path]:
     return sorted((workdir / "results" / "estimates").rglob("*.parquet"))
 
 
+RUN_OUTPUT = ".run_output.txt"
+"""Where a built study keeps what its ``snakemake`` run printed (stdout, then stderr)."""
+
+GRID = {
+    "seed": 5,
+    "chunk_size": 10000,
+    "check_replications": 2,
+    "scenarios": [
+        {
+            "name": "bell",
+            "family": "normal",
+            "description": "A 2 x 3 grid: the normal MLE's behaviour does not depend on mu or sigma2.",
+            "grid": {"params": {"mu": [0.0, 5.0], "sigma2": [1.0, 4.0, 9.0]}},
+            "sample_sizes": [3, 30],
+            "sampler": "sufficient",
+            "replications": 10000,
+        },
+    ],
+}
+"""A 2 x 3 scenario grid: six scenarios, a nested-loop plot (the grid and browser tests)."""
+
+
+def build_study(work: Path, config: dict) -> Path:
+    """Copy the workflow into ``work`` with ``config``, run it and keep its output in :data:`RUN_OUTPUT`."""
+    result = run(copy_workflow(work, config))
+    (work / RUN_OUTPUT).write_text(result.stdout + result.stderr, encoding="utf-8")
+    return work
+
+
 def build_tiny_study(work: Path) -> Path:
     """Copy the workflow into ``work`` with :data:`TINY` as its config, and run it."""
-    run(copy_workflow(work, TINY))
-    return work
+    return build_study(work, TINY)

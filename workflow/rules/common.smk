@@ -1,5 +1,6 @@
 """Validate the config before any job and plan the study's files from it."""
 
+from dataclasses import asdict
 from pathlib import Path
 
 from snakemake.exceptions import WorkflowError
@@ -18,10 +19,13 @@ except ConfigError as error:
     raise WorkflowError(str(error)) from None
 
 SCENARIOS = [s.name for s in STUDY.scenarios]
+GRIDS = {g.name: g for g in STUDY.grids}
+GRID_FIGURE = "results/grids/{grid}/nested_loop.svg"
 
 
 wildcard_constraints:
     scenario=r"[A-Za-z0-9][A-Za-z0-9_-]*",
+    grid=r"[A-Za-z0-9][A-Za-z0-9_-]*",
     n=r"[0-9]+",
     first=r"[0-9]+",
     stop=r"[0-9]+",
@@ -56,7 +60,20 @@ def scenario_settings(wildcards):
     return scenario_params(STUDY.scenario(wildcards.scenario))
 
 
-FIGURE = "results/figures/{scenario}/{name}.png"
+def settings_without(*unused):
+    """Scenario settings with those a job does not read set to None.
+
+    Snakemake re-runs a job when its params change: a job that neither reads
+    ``ci_level`` nor ``description`` must not re-run when they are edited.
+    """
+
+    def settings(wildcards):
+        return {**scenario_settings(wildcards), **dict.fromkeys(unused)}
+
+    return settings
+
+
+FIGURE = "results/figures/{scenario}/{name}.svg"
 SIMULATE_BENCHMARK = (
     "results/benchmarks/simulate/{scenario}/n{n}/reps{first}-{stop}.tsv"
 )
@@ -162,3 +179,18 @@ def checked_chunks(wildcards):
                     continue
                 logger.warning(f"{path}: {problem}; deleted it, simulating it again")
     return chunks
+
+
+def grid_members(grid):
+    """The scenarios a grid entry expanded into, in nested-loop order."""
+    return [m.scenario for m in GRIDS[grid].members]
+
+
+def grid_settings(grid):
+    """A grid as plain data (what its figure depends on besides its tables)."""
+    return asdict(GRIDS[grid])
+
+
+def grid_figures():
+    """Grid name -> its nested-loop figure."""
+    return {name: GRID_FIGURE.format(grid=name) for name in GRIDS}
