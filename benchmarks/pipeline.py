@@ -61,10 +61,10 @@ def in_process_compute(workdir: Path) -> float:
     tables, checks, figures, chunks = [], [], {}, []
     for sc in study.scenarios:
         files = {
-            n: [out / f"{sc.name}-n{n}-{first}.parquet" for first, _ in sc.chunks()] for n in sc.sample_sizes
+            n: [out / f"{sc.name}-n{n}-{first}.parquet" for first, _ in sc.chunks(n)] for n in sc.sample_sizes
         }
         for n in sc.sample_sizes:
-            for path, (first, stop) in zip(files[n], sc.chunks(), strict=True):
+            for path, (first, stop) in zip(files[n], sc.chunks(n), strict=True):
                 jobs.simulate_job(sc.name, sc.simulation_params(), n, first, stop, path)
                 chunks.append(path)
         checks.append(out / "checks" / f"{sc.name}.csv")
