@@ -79,6 +79,22 @@ def slurm_conf(root: Path, cpus: int, memory_mb: int) -> str:
     )
 
 
+def _srun_shim(root: Path, conf: Path) -> Path:
+    """A directory whose ``srun`` runs the real one with ``SLURM_CONF`` set; put it first on PATH.
+
+    Inside a SLURM job the executor plugin's job step calls ``srun`` with every
+    ``SLURM_*`` variable removed, ``SLURM_CONF`` included, so srun looks for
+    /etc/slurm/slurm.conf.  A real cluster has its config there; this test's
+    cluster keeps it in a temporary directory and leaves /etc alone.
+    """
+    shim = root / "bin"
+    shim.mkdir(exist_ok=True)
+    srun = shim / "srun"
+    srun.write_text(f'#!/bin/sh\nSLURM_CONF={conf} exec {shutil.which("srun")} "$@"\n')
+    srun.chmod(0o755)
+    return shim
+
+
 def _stop(process: subprocess.Popen, name: str, log: Path) -> None:
     """SIGTERM the daemon started here (by its pid), SIGKILL after 10 s."""
     if process.poll() is None:
@@ -108,8 +124,10 @@ def _wait_for(what: str, check, timeout: float, processes: dict[str, subprocess.
 def slurm_cluster(root: Path, cpus: int | None = None, memory_mb: int = 8000) -> Iterator[dict[str, str]]:
     """Start munged, slurmctld and slurmd under ``root``; yield the environment for clients.
 
-    The yielded mapping is ``os.environ`` plus ``SLURM_CONF``.  On exit, also on
-    failure, the three daemons started here are stopped by pid.
+    The yielded mapping is ``os.environ`` with ``SLURM_CONF`` and the srun shim
+    (:func:`_srun_shim`) first on ``PATH``.  On exit, also on failure, the jobs
+    left in the cluster are cancelled and the three daemons started here are
+    stopped by pid.
     """
     root = Path(root).resolve()
     root.chmod(0o700)  # munged refuses a key or socket in a directory others may write to
@@ -120,7 +138,7 @@ def slurm_cluster(root: Path, cpus: int | None = None, memory_mb: int = 8000) ->
     key.chmod(0o600)
     conf = root / "slurm.conf"
     conf.write_text(slurm_conf(root, cpus or os.cpu_count() or 1, memory_mb))
-    env = dict(os.environ, SLURM_CONF=str(conf))
+    env = dict(os.environ, SLURM_CONF=str(conf), PATH=f"{_srun_shim(root, conf)}:{os.environ['PATH']}")
     env.pop("SLURM_JOB_ID", None)
     started: dict[str, subprocess.Popen] = {}
     with ExitStack() as stack:
@@ -152,4 +170,13 @@ def slurm_cluster(root: Path, cpus: int | None = None, memory_mb: int = 8000) ->
             return out.returncode == 0 and out.stdout.strip() == "idle"
 
         _wait_for("the node to be idle", node_idle, 60, started)
+        # Last in, first out: before the daemons stop, cancel what is left in this
+        # private cluster (only this test's jobs are there), so no job outlives it.
+        stack.callback(
+            subprocess.run,
+            ["scancel", "--full", f"--user={os.getuid()}"],
+            env=env,
+            capture_output=True,
+            timeout=30,
+        )
         yield env
