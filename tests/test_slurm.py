@@ -47,7 +47,9 @@ def _why_not_here() -> str | None:
     if os.geteuid() != 0:
         return "slurmd must run as root to start jobs as their user; run the SLURM test as root"
     if importlib.util.find_spec("snakemake_executor_plugin_slurm") is None:
-        return "snakemake-executor-plugin-slurm is not installed: pip install -c constraints.txt -e '.[slurm]'"
+        return (
+            "snakemake-executor-plugin-slurm is not installed: pip install -c constraints.txt -e '.[slurm]'"
+        )
     return None
 
 
@@ -79,7 +81,13 @@ def run_bounded(args: list[str], cwd: Path, env: dict[str, str], timeout: float)
     """Run ``args``; kill its whole process group at ``timeout``.  (rc, output, seconds)."""
     start = time.monotonic()
     with subprocess.Popen(
-        args, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True
+        args,
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
     ) as process:
         try:
             out, _ = process.communicate(timeout=timeout)
