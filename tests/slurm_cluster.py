@@ -22,6 +22,8 @@ from pathlib import Path
 
 DAEMONS = ("munged", "slurmctld", "slurmd")
 CLIENTS = ("sbatch", "squeue", "sinfo", "scancel", "srun")
+MAX_SOCKET_PATH = 107
+"""Longest Unix socket path Linux allows (108 bytes with the terminating NUL)."""
 PARTITION = "ci"
 """The test cluster's only partition: what a user writes as ``slurm_partition``."""
 
@@ -130,6 +132,12 @@ def slurm_cluster(root: Path, cpus: int | None = None, memory_mb: int = 8000) ->
     stopped by pid.
     """
     root = Path(root).resolve()
+    longest = f"{root}/spool/localhost_{10**7}.4294967291"  # slurmstepd's socket for job 10,000,000
+    if len(longest) > MAX_SOCKET_PATH:
+        raise ValueError(
+            f"{root} is too long for SLURM: slurmstepd's Unix sockets under it would exceed "
+            f"{MAX_SOCKET_PATH} bytes (jobs would be requeued for ever); use a short directory such as /tmp/slurm-XXXX"
+        )
     root.chmod(0o700)  # munged refuses a key or socket in a directory others may write to
     for sub in ("state", "spool"):
         (root / sub).mkdir(exist_ok=True)

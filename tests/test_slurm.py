@@ -21,6 +21,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -61,10 +62,16 @@ def slurm(tmp_path: Path):
         if os.environ.get("CI"):
             pytest.fail(f"CI must run the SLURM test: {reason}")
         pytest.skip(reason)
-    root = tmp_path / "slurm"
-    root.mkdir()
-    with slurm_cluster(root) as env:
-        yield env
+    # A short directory: slurmstepd's socket paths under it must stay within 107 bytes,
+    # which pytest's temporary paths exceed (a job whose socket cannot be made is requeued).
+    root = Path(tempfile.mkdtemp(prefix="slurm-", dir="/tmp"))
+    try:
+        with slurm_cluster(root) as env:
+            yield env
+    finally:
+        for log in root.glob("*.log"):  # kept beside the test's files, for a failure's post-mortem
+            shutil.copy(log, tmp_path / f"slurm-{log.name}")
+        shutil.rmtree(root, ignore_errors=True)
 
 
 def fill_in_profile(workdir: Path) -> None:
@@ -138,7 +145,7 @@ def test_study_runs_on_slurm_through_the_profile(slurm: dict[str, str], study: P
 
     # A job that fails on the cluster: snakemake must exit non-zero, not wait.
     (work / "scripts" / "check_closed_form.py").write_text('raise SystemExit("deliberate failure")\n')
-    failing = [*command, "--forcerun", "check_closed_form", "results/checks/coin.csv"]
+    failing = [*command, "results/checks/coin.csv", "--forcerun", "check_closed_form"]
     fail_rc, fail_out, fail_seconds = run_bounded(failing, work, slurm, FAIL_TIMEOUT)
     assert fail_rc != 0, fail_out[-4000:]
     assert re.search(r"SLURM-job '\d+' failed", fail_out), fail_out[-4000:]
