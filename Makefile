@@ -2,7 +2,7 @@
 #   make report   install into .venv, then run the default study (snakemake --cores 4)
 #   make test     install into .venv, then run the test suite
 # The virtual environment is created on first use and refreshed when
-# pyproject.toml or constraints.txt change.
+# pyproject.toml, constraints.txt or this Makefile change.
 
 PYTHON ?= python3
 VENV   ?= .venv
@@ -14,10 +14,10 @@ STAMP  := $(VENV)/.installed
 
 install: $(STAMP)
 
-$(STAMP): pyproject.toml constraints.txt
+$(STAMP): pyproject.toml constraints.txt Makefile
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[test,lint]'
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[test,lint,slurm]'
 	touch $@
 
 report: $(STAMP)

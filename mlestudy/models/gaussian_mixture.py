@@ -164,7 +164,8 @@ class GaussianMixture(Model):
         return {"x": x, "start_uniforms": starts}
 
     def cost(self, n: int, sampler: str = "data") -> int:
-        return 2 * n
+        # EM's iterations (tens, over K components, plus the start at the truth) dominate the draws.
+        return 50 * self.k * n
 
     def batch_rows(self, n: int) -> int:
         from ..seeding import BLOCK_SIZE
