@@ -13,7 +13,6 @@ Run it through ``benchmarks/run.py``, which writes ``benchmarks/results.md``.
 
 from __future__ import annotations
 
-import inspect
 import re
 import shutil
 import subprocess
@@ -60,7 +59,7 @@ def in_process_compute(workdir: Path) -> float:
 
     def ranges(sc, n: int) -> list[tuple[int, int]]:
         # Scenario.chunks took no n before chunks were sized by their work (benchmarks/scale.py's "before").
-        return sc.chunks(n) if "n" in inspect.signature(sc.chunks).parameters else sc.chunks()
+        return sc.chunks(n)
 
     out = workdir / "in-process"
     start = time.perf_counter()
