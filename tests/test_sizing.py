@@ -108,7 +108,7 @@ def test_memory_request_covers_a_real_job(tmp_path: Path) -> None:
     code = (
         "from mlestudy.jobs import simulate_job\n"
         "sim = {'family': 'normal', 'params': {'mu': 0.0, 'sigma2': 1.0}, 'seed': 3,"
-        " 'estimators': ['mle', 'unbiased'], 'sampler': 'data'}\n"
+        " 'estimators': ['mle', 'unbiased'], 'sampler': 'data', 'design': {}}\n"
         f"simulate_job('m', sim, n={n}, first=0, stop={reps}, output={str(tmp_path / 'x.parquet')!r})\n"
         "import resource; print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n"  # KiB on Linux
     )

@@ -103,7 +103,9 @@ def simulate_runtime(wildcards, threads):
     """A simulate job's wall-time request in minutes, from its cost (mlestudy.sizing)."""
     sc = STUDY.scenario(wildcards.scenario)
     n, first, stop = int(wildcards.n), int(wildcards.first), int(wildcards.stop)
-    return sizing.runtime_minutes(job_cost(sc.model, n, first, stop, sc.sampler), threads)
+    return sizing.runtime_minutes(
+        job_cost(sc.model, n, first, stop, sc.sampler), threads
+    )
 
 
 def figure_files(scenario):
