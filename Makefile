@@ -2,7 +2,7 @@
 #   make report   install into .venv, then run the default study (snakemake --cores 4)
 #   make test     install into .venv, then run the test suite
 # The virtual environment is created on first use and refreshed when
-# pyproject.toml or constraints.txt change.
+# pyproject.toml, constraints.txt or this Makefile change.
 
 PYTHON ?= python3
 VENV   ?= .venv
@@ -14,10 +14,10 @@ STAMP  := $(VENV)/.installed
 
 install: $(STAMP)
 
-$(STAMP): pyproject.toml constraints.txt workflow/logger/pyproject.toml
+$(STAMP): pyproject.toml constraints.txt Makefile workflow/logger/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[test,lint]'
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[test,lint,slurm]'
 	# The console output of `snakemake` (a logger plugin; the default profile selects it).
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e workflow/logger
 	touch $@

@@ -47,6 +47,14 @@ include: "workflow/rules/manifest.smk"
 include: "workflow/rules/report.smk"
 
 
+# On a cluster these run on the submit host: seconds of work, not worth a queue.
+localrules:
+    all,
+    summary,
+    manifest,
+    report,
+
+
 rule all:
     default_target: True
     input:

@@ -52,7 +52,7 @@ def measure(rounds: int = 5) -> dict[str, float]:
         paths = []
         for sc in study.scenarios:
             for n in sc.sample_sizes:
-                for first, stop in sc.chunks():
+                for first, stop in sc.chunks(n):
                     paths.append(Path(tmp) / f"results/estimates/{sc.name}/n{n}/reps{first}-{stop}.parquet")
                     simulate_job(
                         sc.name, sc.simulation_params(), n=n, first=first, stop=stop, output=paths[-1]

@@ -56,15 +56,21 @@ def in_process_compute(workdir: Path) -> float:
     from mlestudy.outputs import FIGURES
 
     study = load(workdir / "config.yaml")
+
+    def ranges(sc, n: int) -> list[tuple[int, int]]:
+        # Scenario.chunks took no n before chunks were sized by their work (benchmarks/scale.py's "before").
+        return sc.chunks(n)
+
     out = workdir / "in-process"
     start = time.perf_counter()
     tables, checks, figures, chunks = [], [], {}, []
     for sc in study.scenarios:
         files = {
-            n: [out / f"{sc.name}-n{n}-{first}.parquet" for first, _ in sc.chunks()] for n in sc.sample_sizes
+            n: [out / f"{sc.name}-n{n}-{first}.parquet" for first, _ in ranges(sc, n)]
+            for n in sc.sample_sizes
         }
         for n in sc.sample_sizes:
-            for path, (first, stop) in zip(files[n], sc.chunks(), strict=True):
+            for path, (first, stop) in zip(files[n], ranges(sc, n), strict=True):
                 jobs.simulate_job(sc.name, sc.simulation_params(), n, first, stop, path)
                 chunks.append(path)
         checks.append(out / "checks" / f"{sc.name}.csv")

@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/run.py            # everything (about 5 minutes)
     .venv/bin/python benchmarks/run.py --quick    # 3 rounds, 1 pipeline run
+    .venv/bin/python benchmarks/run.py --baseline REV   # and job sizing: REV (before) vs this checkout
 
 Measurements, never assertions: the speed targets are checked and reported
 here, not in the test suite, where timing would flake.
@@ -25,6 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import hot_path  # noqa: E402
 import integrity  # noqa: E402
 import pipeline  # noqa: E402
+import scale  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 
@@ -54,7 +56,12 @@ def hot_path_table(rows: list[dict]) -> str:
 
 
 def report(
-    rows: list[dict], met: dict[str, bool], pipe: dict | None, rounds: int, integ: dict | None = None
+    rows: list[dict],
+    met: dict[str, bool],
+    pipe: dict | None,
+    rounds: int,
+    sizing: dict | None = None,
+    integ: dict | None = None,
 ) -> str:
     out = [
         "# Benchmarks",
@@ -95,6 +102,8 @@ def report(
             f"- Snakemake, process start-up, imports and idle cores: "
             f"**{pipe['overhead_share']:.0%}** of {pipe['cores']} × wall time",
         ]
+    if sizing:
+        out += ["", *scale.report(sizing)]
     if integ:
         out += integrity.markdown(integ)
     return "\n".join(out) + "\n"
@@ -107,12 +116,22 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="3 rounds and one pipeline run")
     parser.add_argument("--no-pipeline", action="store_true", help="only the hot-path table")
     parser.add_argument("--output", type=Path, default=HERE / "results.md")
+    parser.add_argument(
+        "--baseline", metavar="REV", help="also measure job sizing: git revision REV against this checkout"
+    )
     args = parser.parse_args()
     rounds = 3 if args.quick else 5
     rows = hot_path.measure(rounds)
     met = hot_path.targets_met(rows)
-    pipe = None if args.no_pipeline else pipeline.measure(cores=2, runs=1 if args.quick else 3)
-    text = report(rows, met, pipe, rounds, integrity.measure(rounds))
+    runs = 1 if args.quick else 3
+    sizing = None if args.no_pipeline or not args.baseline else scale.measure(args.baseline, runs, runs)
+    if sizing:  # the default study's runs of this checkout are the end-to-end section's
+        after = sizing["default_after"]
+        pipe = {"cores": 2, "jobs": after["jobs"], "walls": after["walls"], "wall": after["wall"],
+                "compute": after["compute"], "overhead_share": after["share"]}  # fmt: skip
+    else:
+        pipe = None if args.no_pipeline else pipeline.measure(cores=2, runs=runs)
+    text = report(rows, met, pipe, rounds, sizing, integrity.measure(rounds))
     args.output.write_text(text)
     print(text)
 

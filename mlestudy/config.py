@@ -29,9 +29,9 @@ from .messages import MAX_SHOWN, as_float, shown  # noqa: F401 - as_float re-exp
 from .models import Model, get_model_type, model_types
 from .models.base import block_of
 from .seeding import design_seed
+from .sizing import plan_chunks
 
 SCHEMA_PATH = Path(__file__).resolve().parents[1] / "workflow" / "schemas" / "config.schema.yaml"
-DEFAULT_CHUNK_SIZE = 100_000
 DEFAULT_CI_LEVEL = 0.95
 DEFAULT_CHECK_REPLICATIONS = 20
 MAX_SAMPLE_SIZE = 10_000_000
@@ -111,7 +111,7 @@ class Scenario:
     sample_sizes: tuple[int, ...]
     replications: int
     estimators: tuple[str, ...]
-    chunk_size: int
+    chunk_size: int | None  # None: sized by the work (mlestudy.sizing)
     ci_level: float
     seed: int
     description: str = ""
@@ -142,14 +142,15 @@ class Scenario:
             "sampler": self.sampler,
         }
 
-    def chunks(self) -> list[tuple[int, int]]:
-        """Replication ranges ``(first, stop)`` of the simulation jobs.
+    def chunks(self, n: int) -> list[tuple[int, int]]:
+        """Replication ranges ``(first, stop)`` of the simulation jobs at sample size ``n``.
 
-        Chunks are aligned to multiples of ``chunk_size``, so raising the number
-        of replications keeps every full chunk (and its file) as it was.
+        Sized by each replication's draws unless ``chunk_size`` is set
+        (:mod:`mlestudy.sizing`); aligned to multiples of the chunk size either
+        way, so raising the number of replications keeps every full chunk (and
+        its file) as it was.
         """
-        r, c = self.replications, self.chunk_size
-        return [(a, min(a + c, r)) for a in range(0, r, c)]
+        return plan_chunks(self.replications, self.model.cost(n, self.sampler), self.chunk_size)
 
     def simulation_params(self) -> dict[str, Any]:
         """What a simulation job's output depends on besides its wildcards.
@@ -624,7 +625,7 @@ def _seed_problems(config: Mapping[str, Any]) -> list[str]:
 
 def _build(config: Mapping[str, Any]) -> Study:
     seed = int(config["seed"])
-    chunk = int(config.get("chunk_size", DEFAULT_CHUNK_SIZE))
+    chunk = config.get("chunk_size")
     level = float(config.get("ci_level", DEFAULT_CI_LEVEL))
     scenarios = []
     for sc in config["scenarios"]:
@@ -637,7 +638,7 @@ def _build(config: Mapping[str, Any]) -> Study:
                 sample_sizes=tuple(sorted(int(n) for n in sc["sample_sizes"])),
                 replications=int(sc["replications"]),
                 estimators=tuple(sc.get("estimators", kind.estimator_names())),
-                chunk_size=int(sc.get("chunk_size", chunk)),
+                chunk_size=None if sc.get("chunk_size", chunk) is None else int(sc.get("chunk_size", chunk)),
                 ci_level=float(sc.get("ci_level", level)),
                 seed=seed,
                 description=sc.get("description", ""),

@@ -6,7 +6,6 @@ Shared by the manifest and the report (which must not import each other).
 from __future__ import annotations
 
 import hashlib
-import importlib.metadata
 import json
 import platform
 import subprocess
@@ -63,6 +62,8 @@ def git_commit(cwd: str | Path = ".") -> str:
 
 def versions() -> dict[str, str]:
     """Versions of Python and of the packages a result depends on."""
+    import importlib.metadata  # here: only the manifest and the report need it
+
     out = {"python": platform.python_version()}
     for p in PACKAGES:
         try:

@@ -32,7 +32,7 @@ def rerun(tmp_path_factory: pytest.TempPathFactory) -> Path:
     for sc in study.scenarios:
         files = []
         for n in sc.sample_sizes:
-            for first, stop in sc.chunks():
+            for first, stop in sc.chunks(n):
                 path = out / "estimates" / sc.name / f"n{n}" / f"reps{first}-{stop}.parquet"
                 simulate_job(sc.name, sc.simulation_params(), n, first, stop, path)
                 files.append(path)

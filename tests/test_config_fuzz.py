@@ -157,9 +157,11 @@ def assert_runnable(study) -> None:
             isinstance(n, int) and 1 <= n <= MAX_SAMPLE_SIZE for n in sc.sample_sizes
         )
         assert isinstance(sc.replications, int) and sc.replications >= 2
-        assert sc.chunk_size % BLOCK_SIZE == 0 and 0 < sc.ci_level < 1 and math.isfinite(sc.ci_level)
+        assert sc.chunk_size is None or sc.chunk_size % BLOCK_SIZE == 0
+        assert 0 < sc.ci_level < 1 and math.isfinite(sc.ci_level)
         assert set(sc.estimators) <= {e.name for e in fam.estimators}
-        assert sc.chunks()[0][0] == 0 and sc.chunks()[-1][1] == sc.replications
+        for n in sc.sample_sizes:
+            assert sc.chunks(n)[0][0] == 0 and sc.chunks(n)[-1][1] == sc.replications
 
 
 SLICE_REPLICATIONS = 20

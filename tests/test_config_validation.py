@@ -39,7 +39,7 @@ def _valid() -> dict[str, Any]:
 
 
 def test_valid_config_builds_study_with_defaults():
-    """Defaults fill in: chunk 100000, level 0.95, all of the family's estimators."""
+    """Defaults fill in: chunks sized by the work, level 0.95, all of the family's estimators."""
     study = validate(_valid())
     assert study.seed == 2024
     assert study.check_replications == 20
@@ -48,11 +48,11 @@ def test_valid_config_builds_study_with_defaults():
     assert coin.params == {"p": 0.7}
     assert coin.sample_sizes == (5, 50)
     assert coin.replications == 250_000
-    assert coin.chunk_size == 100_000
+    assert coin.chunk_size is None  # sized by the work: 2,000,000 replications of 5 or 50 draws
     assert coin.ci_level == 0.95
     assert coin.estimators == ("mle",)
     assert coin.seed == 2024
-    assert coin.chunks() == [(0, 100_000), (100_000, 200_000), (200_000, 250_000)]
+    assert coin.chunks(5) == coin.chunks(50) == [(0, 250_000)]
     assert coin.model.name == "bernoulli"
 
 

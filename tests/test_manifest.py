@@ -49,7 +49,7 @@ def chunks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> list[str]:
     study = validate(CONFIG)
     sc = study.scenarios[0]
     paths = []
-    for first, stop in sc.chunks():
+    for first, stop in sc.chunks(4):
         path = f"results/estimates/waits/n4/reps{first}-{stop}.parquet"
         simulate_job("waits", sc.simulation_params(), n=4, first=first, stop=stop, output=path)
         paths.append(path)

@@ -51,7 +51,7 @@ def chunks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> list[str]:
     sc = validate(CONFIG).scenarios[0]
     paths = []
     for n in sc.sample_sizes:
-        for first, stop in sc.chunks():
+        for first, stop in sc.chunks(n):
             paths.append(f"results/estimates/spread/n{n}/reps{first}-{stop}.parquet")
             simulate_job("spread", sc.simulation_params(), n=n, first=first, stop=stop, output=paths[-1])
     return paths

@@ -12,7 +12,6 @@ import importlib
 import inspect
 import pkgutil
 from functools import cache
-from importlib.metadata import entry_points
 
 from .base import Estimate, Family, Parameter, ScalarEstimator, Status
 
@@ -21,7 +20,19 @@ __all__ = ["Estimate", "Family", "Parameter", "ScalarEstimator", "Status", "get_
 
 @cache
 def registry() -> dict[str, Family]:
-    """All known families, by name."""
+    """All known families, by name: this package's and those of the ``mlestudy.families`` entry points."""
+    from importlib.metadata import entry_points
+
+    found = dict(builtin_families())
+    for ep in entry_points(group="mlestudy.families"):
+        cls = ep.load()
+        found[cls.name] = cls()
+    return dict(sorted(found.items()))
+
+
+@cache
+def builtin_families() -> dict[str, Family]:
+    """This package's families (no installed package's metadata is read: it costs a job about 0.1 s)."""
     found: dict[str, Family] = {}
     modules = [
         importlib.import_module(f"{__name__}.{m.name}")
@@ -32,9 +43,6 @@ def registry() -> dict[str, Family]:
         for _, cls in inspect.getmembers(module, inspect.isclass):
             if issubclass(cls, Family) and not inspect.isabstract(cls) and cls.__module__ == module.__name__:
                 found[cls.name] = cls()
-    for ep in entry_points(group="mlestudy.families"):
-        cls = ep.load()
-        found[cls.name] = cls()
     return dict(sorted(found.items()))
 
 

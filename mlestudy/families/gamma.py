@@ -20,7 +20,6 @@ import math
 from collections.abc import Mapping
 
 import numpy as np
-from scipy.special import digamma, gammaln, polygamma
 
 from .base import Family, FloatArray, Parameter, ScalarEstimator, Status, Theta
 
@@ -38,6 +37,8 @@ rounding from a = 20 on.
 
 def log_minus_digamma(a: FloatArray) -> FloatArray:
     """log(a) - digamma(a), accurate for large a too."""
+    from scipy.special import digamma  # here, not at the top: every job imports the family registry
+
     a = np.asarray(a, dtype=float)
     big = a >= SERIES_FROM
     small = np.where(big, 1.0, a)
@@ -53,6 +54,8 @@ def d_log_minus_digamma(a: FloatArray) -> FloatArray:
     a = np.asarray(a, dtype=float)
     big = a >= SERIES_FROM
     small = np.where(big, 1.0, a)
+    from scipy.special import polygamma
+
     out = 1.0 / small - polygamma(1, small)
     r = 1.0 / np.where(big, a, 1.0)
     r2 = r * r
@@ -125,6 +128,8 @@ class Gamma(Family):
         a = np.asarray(theta["shape"], dtype=float)
         b = np.asarray(theta["rate"], dtype=float)
         n = x.shape[-1]
+        from scipy.special import gammaln
+
         return n * (a * np.log(b) - gammaln(a)) + (a - 1) * np.log(x).sum(axis=-1) - b * x.sum(axis=-1)
 
     def statistics(self, x: FloatArray) -> dict[str, FloatArray]:
@@ -134,6 +139,8 @@ class Gamma(Family):
         a = np.asarray(theta["shape"], dtype=float)
         b = np.asarray(theta["rate"], dtype=float)
         out = np.empty(np.broadcast(a, b).shape + (2, 2))
+        from scipy.special import polygamma
+
         out[..., 0, 0] = polygamma(1, a)
         out[..., 0, 1] = out[..., 1, 0] = -1.0 / b
         out[..., 1, 1] = a / b**2

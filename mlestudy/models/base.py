@@ -362,7 +362,13 @@ class Model(ABC):
         return max(1, (1 << 16) // max(1, self.cost(n)))
 
     def cost(self, n: int, sampler: str = "data") -> int:
-        """Random numbers drawn per replication: what a job's run time scales with."""
+        """Work per replication in draw-equivalents (one random number drawn and reduced).
+
+        What a job's run time scales with: it sizes the simulate jobs
+        (:mod:`mlestudy.sizing`), their threads, priority and runtime request.
+        For closed-form models it is the random numbers drawn; a model whose fit
+        dominates (Newton, EM) counts its fitting work too.
+        """
         return n if sampler == "data" else 1
 
     @property

@@ -23,11 +23,8 @@ from functools import cached_property
 from typing import Any, ClassVar
 
 import numpy as np
-from scipy.special import logsumexp
 
-from ..fitting.em import fit_mixture
 from ..fitting.mixture_model import MixtureParams
-from ..theory import mixture_information
 from .base import POSITIVE, Block, Data, Domain, Estimator, Fit, FloatArray, Model, Streams
 from .regression import is_number
 
@@ -55,6 +52,8 @@ class MixtureEM(Estimator):
             if self.random_starts
             else {}
         )
+        from ..fitting.em import fit_mixture
+
         result = fit_mixture(data["x"], model.k, "kmeans", truth=model.truth, **extra)
         return Fit(result.values_by_name(), result.se_by_name(), result.status)
 
@@ -164,7 +163,8 @@ class GaussianMixture(Model):
         return {"x": x, "start_uniforms": starts}
 
     def cost(self, n: int, sampler: str = "data") -> int:
-        return 2 * n
+        # EM's iterations (tens, over K components, plus the start at the truth) dominate the draws.
+        return 50 * self.k * n
 
     def batch_rows(self, n: int) -> int:
         from ..seeding import BLOCK_SIZE
@@ -177,16 +177,22 @@ class GaussianMixture(Model):
         for k in range(self.k):
             w, m, v = (np.asarray(theta[f"{b}[{k}]"], dtype=float)[..., None] for b in BLOCKS)
             parts.append(np.log(w) - 0.5 * np.log(2 * math.pi * v) - (x - m) ** 2 / (2 * v))
+        from scipy.special import logsumexp
+
         return logsumexp(np.stack(parts), axis=0).sum(axis=-1)
 
     # -- information ----------------------------------------------------------
     @cached_property
     def _per_observation_crlb(self) -> dict[str, float]:
+        from ..theory import mixture_information
+
         bound = mixture_information.crlb(self.truth)
         return {f"{b}[{k}]": float(getattr(bound, b)[k]) for b in BLOCKS for k in range(self.k)}
 
     def information(self, n: int) -> FloatArray:
         """The information of the free parameters (K-1 weights, then means and variances) of a size-n sample."""
+        from ..theory import mixture_information
+
         return n * mixture_information.fisher_information(self.truth)
 
     @property
@@ -199,5 +205,7 @@ class GaussianMixture(Model):
 
     def complete_data_crlb(self, n: int) -> dict[str, float]:
         """Bounds if the component labels were observed: what not knowing them costs."""
+        from ..theory import mixture_information
+
         bound = mixture_information.complete_data_crlb(self.truth)
         return {f"{b}[{k}]": float(getattr(bound, b)[k]) / n for b in BLOCKS for k in range(self.k)}

@@ -61,7 +61,6 @@ from collections.abc import Callable, Mapping
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy import special
 
 from ..performance import wald_covered
 
@@ -90,6 +89,8 @@ def poisson_wald_se(rate_hat: ArrayLike, n: int) -> NDArray[np.float64]:
 
 def wald_z(level: float) -> float:
     """The interval's multiplier z = ndtri(0.5 + level/2), as :func:`wald_covered` computes it."""
+    from scipy import special
+
     return float(special.ndtri(0.5 + level / 2))
 
 
@@ -259,6 +260,8 @@ def gaussian_mean_coverage(n: int, level: float, p: int = 1) -> float:
     float
         2 F_t(z sqrt((n-p)/n); n-p) - 1; 0 at n = p (se = 0); NaN for n < p.
     """
+    from scipy import special
+
     _check(n, level)
     nu = n - p
     if nu < 0:
@@ -292,6 +295,8 @@ def gaussian_variance_coverage(n: int, level: float, divisor: float, p: int = 1)
         0 at n = p (the estimate and se are 0); NaN for n < p or divisor <= 0
         (the estimator does not exist).
     """
+    from scipy import special
+
     _check(n, level)
     nu = n - p
     if nu < 0 or divisor <= 0:
@@ -323,6 +328,8 @@ def exponential_rate_coverage(n: int, level: float, numerator: float) -> float:
         P(a max(1 - c, 0) <= G <= a (1 + c)), G ~ Gamma(n, 1), a = numerator,
         c = z/sqrt(n); NaN when numerator <= 0 (the unbiased estimator at n = 1).
     """
+    from scipy import special
+
     _check(n, level)
     if numerator <= 0:
         return math.nan

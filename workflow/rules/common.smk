@@ -12,6 +12,7 @@ from mlestudy.outputs import FIGURES
 from mlestudy.jobs import scenario_params
 from mlestudy.simulate import job_cost, threads_for
 from mlestudy.verify import damaged_chunks, remove_chunk
+from mlestudy import sizing
 
 try:
     STUDY = validate(config)
@@ -40,7 +41,7 @@ def estimate_files(scenario, sample_sizes=None):
     return [
         ESTIMATES.format(scenario=sc.name, n=n, first=first, stop=stop)
         for n in (sample_sizes or sc.sample_sizes)
-        for first, stop in sc.chunks()
+        for first, stop in sc.chunks(n)
     ]
 
 
@@ -109,6 +110,21 @@ def simulate_priority(wildcards):
     )
 
 
+def simulate_mem_mb(wildcards, threads, attempt):
+    """A simulate job's memory request: its estimates and draw buffers (mlestudy.sizing)."""
+    first, stop = int(wildcards.first), int(wildcards.stop)
+    return sizing.memory_mb(stop - first, int(wildcards.n), threads, attempt)
+
+
+def simulate_runtime(wildcards, threads):
+    """A simulate job's wall-time request in minutes, from its cost (mlestudy.sizing)."""
+    sc = STUDY.scenario(wildcards.scenario)
+    n, first, stop = int(wildcards.n), int(wildcards.first), int(wildcards.stop)
+    return sizing.runtime_minutes(
+        job_cost(sc.model, n, first, stop, sc.sampler), threads
+    )
+
+
 def figure_files(scenario):
     """Figure name -> file, for one scenario."""
     return {name: FIGURE.format(scenario=scenario, name=name) for name in FIGURES}
@@ -120,7 +136,7 @@ def simulate_benchmarks():
         SIMULATE_BENCHMARK.format(scenario=s.name, n=n, first=a, stop=b)
         for s in STUDY.scenarios
         for n in s.sample_sizes
-        for a, b in s.chunks()
+        for a, b in s.chunks(n)
     ]
 
 
@@ -132,7 +148,7 @@ def chunk_benchmarks():
         )
         for s in STUDY.scenarios
         for n in s.sample_sizes
-        for a, b in s.chunks()
+        for a, b in s.chunks(n)
     }
 
 

@@ -10,6 +10,9 @@ rule simulate:
     conda:
         "../envs/mlestudy.yaml"
     threads: simulate_threads
+    resources:
+        mem_mb=simulate_mem_mb,
+        runtime=simulate_runtime,
     params:
         # Only data-generating settings, so that adding replications or sample
         # sizes, or editing another scenario, re-runs nothing that exists.
