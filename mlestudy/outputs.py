@@ -29,26 +29,54 @@ TITLES = {
 """A figure's name in words, for the head of its caption."""
 
 CAPTIONS = {
-    "bias": "Bias against n, one panel per parameter block. Points: simulated bias ± 2 MCSE; lines: exact "
-    "finite-sample bias where theory gives it. A block of coefficients is drawn as bias / √CRLB, so every "
-    "coefficient shares one axis.",
-    "variance": "Variance against n (log scale). Dashed: the Cramér–Rao bound; lines: exact variance where "
-    "theory gives it. A block of coefficients is drawn as variance / CRLB (1 = the bound).",
-    "efficiency": "Efficiency = CRLB / variance, ± 2 MCSE, with exact efficiency as lines. 1 means the "
-    "estimator attains the bound; only a biased estimator can exceed it. Points without bars have no "
-    "finite Monte Carlo error (an infinite fourth moment).",
-    "mse": "Mean squared error against n (log scale), ± 2 MCSE, with the Cramér–Rao bound dashed; a block "
-    "of coefficients is drawn as MSE / CRLB. Where several estimators of one parameter are run, compare "
-    "their MSE: an unbiased one need not be the better.",
-    "coverage": "Coverage of the Wald interval θ̂ ± z·SE, each replication with its own standard error, "
-    "against n, ± 2 MCSE. Lines: exact coverage where theory gives it; dashed: the nominal level.",
-    "sampling": "Distribution of (θ̂ − θ)/√CRLB at the smallest and largest n, against N(0, 1), the limit "
-    "of an efficient, asymptotically normal estimator.",
+    "bias": [
+        ("", "Bias against n, one panel per parameter block. Points: simulated bias ± 2 MCSE."),
+        ("theory", "Lines: exact finite-sample bias."),
+        ("vector", "A block of coefficients is drawn as bias / √CRLB, so every coefficient shares one axis."),
+    ],
+    "variance": [
+        ("", "Variance against n (log scale), ± 2 MCSE. Dashed: the Cramér–Rao bound."),
+        ("theory", "Lines: exact variance."),
+        ("vector", "A block of coefficients is drawn as variance / CRLB (1 = the bound), on a linear axis."),
+    ],
+    "efficiency": [
+        (
+            "",
+            "Efficiency = CRLB / variance, ± 2 MCSE; dashed at 1, where an unbiased estimator attains the "
+            "bound. Only a biased estimator can exceed 1.",
+        ),
+        ("theory", "Lines: exact efficiency."),
+        ("infinite", "Points without bars have no finite Monte Carlo error (an infinite fourth moment)."),
+    ],
+    "mse": [
+        ("", "Mean squared error against n (log scale), ± 2 MCSE, with the Cramér–Rao bound dashed."),
+        ("theory", "Lines: exact MSE."),
+        ("vector", "A block of coefficients is drawn as MSE / CRLB."),
+        ("several", "Compare the estimators' MSE: an unbiased one need not be the better."),
+    ],
+    "coverage": [
+        (
+            "",
+            "Coverage of the Wald interval θ̂ ± z·SE, each replication with its own standard error, against "
+            "n, ± 2 MCSE; dashed: the nominal level.",
+        ),
+        ("theory", "Lines: exact coverage."),
+    ],
+    "sampling": [
+        (
+            "",
+            "Distribution of (θ̂ − θ)/√CRLB at the smallest and largest n, against N(0, 1), the limit of an "
+            "efficient, asymptotically normal estimator.",
+        ),
+    ],
 }
-"""The generic caption of each figure: what is drawn, true of every model.
+"""The generic caption of each figure as (condition, sentence) pairs, true of every model.
 
-What a reader should see in a given scenario's figure is the model's to say
-(:mod:`mlestudy.narrative`); these are the fallback.
+A sentence with a condition is kept only when the scenario's figure draws it
+(``theory``: exact lines; ``vector``: a block of several coefficients;
+``infinite``: a point without a finite MCSE; ``several``: more than one estimator).
+What is particular to a model's figure is the model's to add
+(:meth:`mlestudy.models.base.Model.figure_notes`); see :func:`mlestudy.narrative.captions`.
 """
 
 ALT = {

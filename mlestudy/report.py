@@ -26,8 +26,10 @@ from .config import Scenario, Study
 from .grid import Grid
 from .headline import headline
 from .labels import text_label
+from .narrative import captions as figure_captions
+from .narrative import what_to_see
 from .numbers import Column
-from .outputs import CAPTIONS, FIGURES, TITLES, alt_text
+from .outputs import FIGURES, TITLES, alt_text
 from .provenance import config_sha256, git_commit, versions
 from .seeding import BLOCK_SIZE
 from .verdict import Z_DISAGREE, expected_rows, verdict
@@ -351,6 +353,7 @@ def render(
         part = summary[summary["scenario"] == sc.name]
         notes: list[str] = []
         number = len(sections) + 1
+        caption = figure_captions(sc.model, part)
         sections.append(
             {
                 "name": sc.name,
@@ -358,6 +361,8 @@ def render(
                 "family": sc.family,
                 "ci_level": f"{100 * sc.ci_level:g}%",
                 "ademp": ademp(sc),
+                "description": sc.description.strip(),
+                "what_to_see": what_to_see(sc, part),
                 "tables": block_tables(part, [b.name for b in sc.model.blocks], notes),
                 "notes": notes,
                 "counts": count_notes(part),
@@ -369,7 +374,7 @@ def render(
                         "src": data_uri(figures[sc.name][f]),
                         "width": image_width(figures[sc.name][f]),
                         "title": TITLES[f],
-                        "caption": CAPTIONS[f],
+                        "caption": caption[f],
                         "alt": alt_text(f, sc),
                     }
                     for f in FIGURES

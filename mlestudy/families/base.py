@@ -122,6 +122,8 @@ class Family(ABC):
     description: str
     parameters: tuple[Parameter, ...]
     estimator_types: tuple[type[ScalarEstimator], ...]
+    figure_notes: ClassVar[dict[str, str]] = {}
+    """Figure name -> what is particular to this family's figure (see Model.figure_notes)."""
 
     @property
     def estimators(self) -> tuple[ScalarEstimator, ...]:

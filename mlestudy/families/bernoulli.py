@@ -33,6 +33,11 @@ class BernoulliMLE(ScalarEstimator):
 class Bernoulli(Family):
     name = "bernoulli"
     description = "Bernoulli trials with success probability p"
+    figure_notes = {
+        "coverage": "p̂ = k/n lives on a lattice, so the exact coverage jumps as n grows, and at k = 0 or n "
+        "the interval has zero width: far below nominal at small n.",
+        "sampling": "p̂ takes only n + 1 values: at small n the histogram is a few spikes.",
+    }
     parameters = (Parameter("p", 0.0, 1.0, start=0.5, description="success probability"),)
     estimator_types = (BernoulliMLE,)
 

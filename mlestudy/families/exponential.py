@@ -36,6 +36,16 @@ class ExponentialMLE(ScalarEstimator):
 
         return exponential_rate_coverage(n, level, numerator=n)
 
+    def bias_derivative(self, model, parameter, n):
+        # b(lambda) = lambda/(n - 1).
+        return 1.0 / (n - 1) if n > 1 else math.nan
+
+    def what_to_see(self, model, rows):
+        from ..narrative import exact_mean_sentence
+
+        said = exact_mean_sentence(rows, "rate", "E[λ̂] = nλ/(n − 1): 1/x̄ over-estimates the rate")
+        return [said] if said else []
+
     def finite_moments(self, model, parameter, n):
         # E[(1/S)^k] < inf iff k < n for S ~ Gamma(n, rate).
         return n - 1
@@ -65,12 +75,26 @@ class ExponentialUnbiased(ExponentialMLE):
 
         return exponential_rate_coverage(n, level, numerator=n - 1) if n >= 2 else math.nan
 
+    def bias_derivative(self, model, parameter, n):
+        return 0.0 if n > 1 else math.nan
+
+    def what_to_see(self, model, rows):
+        from ..narrative import exact_mean_sentence
+
+        said = exact_mean_sentence(rows, "rate", "(n − 1)/Σx is unbiased, E = λ")
+        return [said] if said else []
+
 
 class Exponential(Family):
     name = "exponential"
     description = "exponential waiting times with rate lambda (mean 1/lambda)"
     parameters = (Parameter("rate", 0.0, start=1.0, description="events per unit time"),)
     estimator_types = (ExponentialMLE, ExponentialUnbiased)
+    figure_notes = {
+        "bias": "Here 1/x̄ is biased upwards by λ/(n − 1); (n − 1)/Σx, where run, is unbiased.",
+        "variance": "The variance of 1/x̄ is infinite at n ≤ 2, so no point is drawn there.",
+        "sampling": "1/x̄ follows an inverse gamma law: skewed to the right at small n.",
+    }
 
     def sample(self, rng: np.random.Generator, theta: Theta, size: tuple[int, int]) -> FloatArray:
         return rng.exponential(1.0 / theta["rate"], size)

@@ -115,6 +115,11 @@ class GammaMLE(ScalarEstimator):
 class Gamma(Family):
     name = "gamma"
     description = "gamma observations with shape alpha and rate beta (mean alpha/beta)"
+    figure_notes = {
+        "bias": "The gamma MLE has no closed form (Newton's method on the shape), so no exact line is drawn: "
+        "the points are the only evidence here.",
+        "sampling": "At small n the shape's MLE is skewed to the right.",
+    }
     parameters = (
         Parameter("shape", 0.0, start=1.0, description="shape alpha"),
         Parameter("rate", 0.0, start=1.0, description="rate beta"),

@@ -41,6 +41,16 @@ class NormalMLE(ScalarEstimator):
             return gaussian_mean_coverage(n, level)
         return gaussian_variance_coverage(n, level, divisor=n)
 
+    def bias_derivative(self, model, parameter, n):
+        # b(sigma2) = -sigma2/n; mu-bar is unbiased.
+        return -1.0 / n if parameter == "sigma2" else 0.0
+
+    def what_to_see(self, model, rows):
+        from ..narrative import exact_mean_sentence
+
+        said = exact_mean_sentence(rows, "sigma2", "E[σ̂²] = (n − 1)σ²/n, biased downwards by σ²/n")
+        return [said] if said else []
+
 
 class NormalUnbiased(ScalarEstimator):
     name = "unbiased"
@@ -67,10 +77,25 @@ class NormalUnbiased(ScalarEstimator):
 
         return gaussian_variance_coverage(n, level, divisor=n - 1) if n >= 2 else math.nan
 
+    def bias_derivative(self, model, parameter, n):
+        return 0.0 if n >= 2 else math.nan
+
+    def what_to_see(self, model, rows):
+        from ..narrative import exact_mean_sentence
+
+        said = exact_mean_sentence(rows, "sigma2", "Dividing by n − 1 removes the bias, E[s²] = σ²")
+        return [said] if said else []
+
 
 class Normal(Family):
     name = "normal"
     description = "normal observations with mean mu and variance sigma2"
+    figure_notes = {
+        "bias": "Here μ̂ = x̄ is unbiased; σ̂² = SS/n is biased by −σ²/n, and SS/(n − 1), where run, is not.",
+        "efficiency": "σ̂² = SS/n is biased, so its efficiency against the CRLB exceeds 1 at small n.",
+        "sampling": "x̄ is exactly normal at every n, so the μ panel matches N(0, 1) even at the smallest n; "
+        "σ̂² is a scaled χ² with n − 1 degrees of freedom, skewed to the right at small n.",
+    }
     parameters = (
         Parameter("mu", start=0.0, description="mean"),
         Parameter("sigma2", 0.0, start=1.0, description="variance"),

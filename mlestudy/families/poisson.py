@@ -33,6 +33,11 @@ class PoissonMLE(ScalarEstimator):
 class Poisson(Family):
     name = "poisson"
     description = "Poisson counts with mean (rate) lambda"
+    figure_notes = {
+        "coverage": "Exact coverage is a sum over the Poisson law of the total; it jumps with n because the "
+        "total is a count.",
+        "sampling": "x̄ takes values on a lattice of step 1/n: spiky at small n.",
+    }
     parameters = (Parameter("rate", 0.0, start=1.0, description="mean count per observation"),)
     estimator_types = (PoissonMLE,)
 

@@ -235,6 +235,23 @@ class Estimator(ABC):
         """Exact probability that this estimator does not exist (separation), where theory has it."""
         return math.nan
 
+    def bias_derivative(self, model: Model, parameter: str, n: int) -> float:
+        """b'(theta), the derivative of the exact bias in its own parameter; NaN where no closed form is known.
+
+        A biased estimator is bounded by (1 + b')^2 / I_n, not by the Cramér–Rao
+        bound 1 / I_n, so its efficiency against the CRLB can exceed 1; the report
+        shows this bias-adjusted bound where b' is known.
+        """
+        return math.nan
+
+    def what_to_see(self, model: Model, rows: Any) -> list[str]:
+        """Sentences (HTML-safe text) for the report on what this estimator's numbers show.
+
+        ``rows`` are this estimator's summary rows of one scenario (a DataFrame).
+        Optional: the report falls back to :func:`mlestudy.narrative.generic_sentences`.
+        """
+        return []
+
     def finite_moments(self, model: Model, parameter: str, n: int) -> float:
         """Highest integer order k with E|estimate|^k finite (``inf`` if all are).
 
@@ -405,6 +422,14 @@ class Model(ABC):
     def design_record(self, largest_n: int) -> dict[str, Any] | None:
         """For a fixed design: its seed and the sha256 of its bytes (provenance); else None."""
         return None
+
+    def figure_notes(self) -> Mapping[str, str]:
+        """Figure name -> a sentence about this model's figure, added to the generic caption.
+
+        Optional: a model says here what is particular to its own figures (the
+        report never names a model); the generic caption stands alone otherwise.
+        """
+        return {}
 
     def describe(self) -> str:
         """The data-generating mechanism in words, for the report."""

@@ -74,6 +74,13 @@ class GaussianMixture(Model):
     name = "gaussian_mixture"
     description = "a mixture of normal components (1-D), components identified by increasing means"
     estimator_types = (MixtureEM, MixtureEMMultistart)
+
+    def figure_notes(self) -> dict[str, str]:
+        return {
+            "bias": "A mixture's MLE has no closed form (EM), so no exact line is drawn; the components are "
+            "ordered by their means, which makes the labels identifiable.",
+        }
+
     streams = ("response", "labels", "starts")
     numerical_check = False
     example: ClassVar[dict[str, Any]] = {

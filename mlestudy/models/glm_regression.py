@@ -64,6 +64,12 @@ class GLMRegression(RegressionModel):
     """The family's name in :mod:`mlestudy.theory.glm_families` ('logistic', 'poisson', 'softmax')."""
     estimator_types = (GLMMaximumLikelihood,)
 
+    def figure_notes(self) -> dict[str, str]:
+        return {
+            "bias": "The MLE has no closed form here (batched Newton), so no exact line is drawn; samples "
+            "without a finite MLE are counted in the table, never averaged in.",
+        }
+
     @classmethod
     def check_config(cls, params: Mapping[str, Any], design: Mapping[str, Any]) -> list[str]:
         problems = super().check_config(params, design)

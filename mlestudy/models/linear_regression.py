@@ -96,6 +96,16 @@ class OLS(Estimator):
             return math.inf  # a scaled chi-square
         return model.beta_finite_moments(n)
 
+    def bias_derivative(self, model: LinearRegression, parameter: str, n: int) -> float:
+        # b(sigma2) = -p sigma2/n; OLS beta is unbiased.
+        return -model.p / n if parameter == "sigma2" else 0.0
+
+    def what_to_see(self, model: LinearRegression, rows: Any) -> list[str]:
+        from ..narrative import exact_mean_sentence
+
+        said = exact_mean_sentence(rows, "sigma2", f"E[σ̂²] = (n − p)σ²/n with p = {model.p} coefficients")
+        return [said] if said else []
+
 
 class UnbiasedVariance(Estimator):
     """RSS/(n - p): unbiased for sigma2."""
@@ -116,6 +126,9 @@ class UnbiasedVariance(Estimator):
     def exact_coverage(self, model: LinearRegression, parameter: str, n: int, level: float) -> float:
         return theory.sigma2_coverage("unbiased", n, model.p, level)
 
+    def bias_derivative(self, model: LinearRegression, parameter: str, n: int) -> float:
+        return 0.0
+
 
 class LinearRegression(RegressionModel):
     name = "linear_regression"
@@ -123,6 +136,17 @@ class LinearRegression(RegressionModel):
     description = "linear regression y = X beta + e with Gaussian errors e ~ N(0, sigma2)"
     estimator_types = (OLS, UnbiasedVariance)
     extra_params = ("sigma2",)
+
+    def figure_notes(self) -> dict[str, str]:
+        if self.law.fixed:
+            variance = "With one fixed design, OLS β̂ has variance σ²(X'X)⁻¹, its conditional bound."
+        else:
+            variance = ("With a new design every replication, Var β̂ = σ² E[(X'X)⁻¹] exceeds the Cramér–Rao "
+                        "bound by the factor n/(n − p − 1) for normal features, so β̂'s ratio sits above 1.")  # fmt: skip
+        return {
+            "variance": variance,
+            "bias": "OLS β̂ is unbiased; σ̂² = RSS/n is biased by −pσ²/n.",
+        }
 
     @classmethod
     def check_extra_params(cls, params: Mapping[str, Any]) -> list[str]:

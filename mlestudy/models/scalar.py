@@ -139,6 +139,9 @@ class ScalarModel(Model):
     def describe(self) -> str:
         return self.family.description
 
+    def figure_notes(self) -> dict[str, str]:
+        return dict(self.family.figure_notes)
+
 
 @cache
 def model_type(family: Family) -> type[ScalarModel]:
