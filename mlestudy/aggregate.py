@@ -16,6 +16,8 @@ import pandas as pd
 
 from .config import Scenario
 from .estimates_io import read_estimates
+from .model_se import COLUMNS as MODEL_SE_COLUMNS
+from .model_se import model_se_measures
 from .models.base import block_of
 from .performance import mean_with_mcse, performance, wald_covered
 from .status import NO_ESTIMATE, Status
@@ -72,6 +74,7 @@ SUMMARY_COLUMNS = [
     "coverage_mcse",
     "exact_coverage",
     "z_coverage",
+    *MODEL_SE_COLUMNS,
     "ci_level",
     "finite_moments",
 ]
@@ -155,6 +158,7 @@ def summarise_sample_size(scenario: Scenario, frame: pd.DataFrame, n: int) -> li
                     "cond_crlb_mcse": cond_mcse,
                     "exact_coverage": exact_coverage,
                     "z_coverage": coverage_z(perf.coverage, exact_coverage, len(covered)),
+                    **model_se_measures(values[ok], se[ok], scenario.ci_level, moments),
                     **perf.as_dict(),
                 }
             )

@@ -144,8 +144,12 @@ COLUMNS = {
     "mse": ("mse", "mse_mcse"),
     "efficiency": ("efficiency", "efficiency_mcse"),
     "coverage": ("coverage", "coverage_mcse"),
+    "be_coverage": ("be_coverage", "be_coverage_mcse"),
+    "emp_se": ("emp_se", "emp_se_mcse"),
+    "model_se": ("model_se", "model_se_mcse"),
+    "rel_error_model_se": ("rel_error_model_se", "rel_error_model_se_mcse"),
 }
-"""Table column -> (value column, its MCSE column) of the summary."""
+"""Table column -> (value column, its MCSE column) of the summary (a column it lacks shows a dash)."""
 
 
 def _flag(z: float) -> bool:
@@ -162,7 +166,8 @@ def table_rows(summary: pd.DataFrame, notes: list[str] | None = None) -> list[di
     distinct notes, shown as footnotes; pass one ``notes`` list to every table
     of a section so that they share the numbering (it is extended in place).
     """
-    records = summary.to_dict("records")
+    absent = dict.fromkeys([c for pair in COLUMNS.values() for c in pair], math.nan)
+    records = [{**absent, **r} for r in summary.to_dict("records")]
     style = {k: Column.of((r[v], r[m]) for r in records) for k, (v, m) in COLUMNS.items()}
     notes = [] if notes is None else notes
     rows = []

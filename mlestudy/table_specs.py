@@ -86,9 +86,26 @@ COVERAGE = TableSpec(
         Col("coverage", "coverage ± MCSE", "coverage ± MCSE"),
         Col("exact_coverage", "exact coverage", "exact coverage"),
         Col("z_coverage", "z<sub>cov</sub>", "z (coverage)", flag="z_coverage_flag"),
+        Col("be_coverage", "bias-eliminated coverage ± MCSE", "bias-eliminated coverage ± MCSE"),
     ),
 )
-ROW_TABLES = (THEORY, PERFORMANCE, COVERAGE)
+MODEL_SE = TableSpec(
+    "model_se",
+    "do the standard errors describe the spread?",
+    "Empirical SE: the standard deviation of the estimates; model SE: √(mean SE²) over replications, what "
+    "the intervals use; their relative error in % (0: the SEs are right on average); bias-eliminated "
+    "coverage (previous table) centres each interval on the mean estimate, so that poor coverage can be "
+    "told apart: bias, or SEs of the wrong size (Morris, White &amp; Crowther 2019).",
+    (
+        *KEYS,
+        Col("emp_se", "empirical SE ± MCSE", "empirical SE ± MCSE"),
+        Col("model_se", "model SE ± MCSE", "model SE ± MCSE"),
+        Col(
+            "rel_error_model_se", "relative error in model SE (%) ± MCSE", "rel. error in model SE (%) ± MCSE"
+        ),
+    ),
+)
+ROW_TABLES = (THEORY, PERFORMANCE, COVERAGE, MODEL_SE)
 """The tables of per-parameter rows, in report order."""
 
 BLOCK_SUMMARY = TableSpec(

@@ -173,7 +173,7 @@ def test_report_scales_to_ten_coefficients(tmp_path: Path) -> None:
     assert "β̂ (beta): 10 elements" in visible
     assert section.count("<details>") == 1
     # Visible: the beta block's summary table, 3 rows (mle at each n), and sigma2's 6 rows (two
-    # estimators) in each of its three tables, each table with a header row.
-    assert visible.count("<tr") == (1 + 3) + 3 * (1 + 6), visible.count("<tr")
-    # Folded: every coefficient's rows in the three per-row tables, each with its header.
-    assert section.count("<tr") - visible.count("<tr") == 3 * (1 + 30)
+    # estimators) in each of its four tables (theory, performance, coverage, model SE), each with a header row.
+    assert visible.count("<tr") == (1 + 3) + 4 * (1 + 6), visible.count("<tr")
+    # Folded: every coefficient's rows in the four per-row tables, each with its header.
+    assert section.count("<tr") - visible.count("<tr") == 4 * (1 + 30)
