@@ -370,3 +370,6 @@ def draw_scenario(
     for what in MEASURES:
         save(plot_measure(scenario, summary, what), outputs[what])
     save(plot_sampling(scenario, estimates), outputs["sampling"])
+    from .zip_plot import plot_zip  # its own module: one concept per file
+
+    save(plot_zip(scenario, estimates), outputs["zip"])

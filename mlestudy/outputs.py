@@ -13,7 +13,7 @@ from .labels import text_label
 if TYPE_CHECKING:
     from .config import Scenario
 
-FIGURES = ("bias", "variance", "efficiency", "mse", "coverage", "sampling")
+FIGURES = ("bias", "variance", "efficiency", "mse", "coverage", "zip", "sampling")
 """Figure names, in report order; files are results/figures/<scenario>/<name>.svg."""
 FIGURE_FORMAT = "svg"
 """Vector figures, shown at their natural size: text stays sharp and at its point size on screen and paper."""
@@ -24,6 +24,7 @@ TITLES = {
     "efficiency": "efficiency against n",
     "mse": "mean squared error against n",
     "coverage": "coverage of the Wald interval against n",
+    "zip": "zip plot of the Wald intervals at the smallest and largest n",
     "sampling": "sampling distribution at the smallest and largest n",
 }
 """A figure's name in words, for the head of its caption."""
@@ -62,6 +63,16 @@ CAPTIONS = {
         ),
         ("theory", "Lines: exact coverage."),
     ],
+    "zip": [
+        (
+            "",
+            "Zip plot (Morris, White & Crowther 2019): 200 of the Wald intervals θ̂ ± z·SE, evenly spaced in "
+            "their rank by |θ̂ − θ|/SE (each replication's own SE), for the first element of each estimated block. "
+            "Blue intervals cover the truth (vertical line), red ones miss it; red starts where the grey band, "
+            "the simulated coverage ± 2 MCSE, crosses, and the dashed line is the nominal level. Intervals that "
+            "miss on one side only point to bias; short ones to a standard error too small.",
+        ),
+    ],
     "sampling": [
         (
             "",
@@ -91,6 +102,9 @@ ALT = {
     "± 2 MCSE bars, exact MSE as lines where theory gives it and the Cramér–Rao bound dashed",
     "coverage": "Coverage of the {level} Wald interval of {estimates} against n ({sizes}): simulated "
     "points with ± 2 MCSE bars, exact coverage as lines where theory gives it and the nominal level dashed",
+    "zip": "Zip plot of {estimates}'s {level} Wald intervals at n = {smallest} and n = {largest}: 200 "
+    "intervals as horizontal lines ranked by |estimate − truth|/SE, covering ones blue, missing ones red, the "
+    "truth as a vertical line and the nominal level dashed",
     "sampling": "Histograms of (estimate − truth)/√CRLB for {estimates} at n = {smallest} and "
     "n = {largest}, each with the standard normal density drawn over it",
 }

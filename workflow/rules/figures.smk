@@ -1,8 +1,8 @@
 rule figures:
-    """Theory next to simulation: bias, variance, efficiency, MSE, coverage, sampling distribution."""
+    """Theory next to simulation: bias, variance, efficiency, MSE, coverage, zip plot, sampling distribution."""
     input:
         summary="results/summary/{scenario}.csv",
-        # The sampling-distribution figure shows the smallest and largest n.
+        # The sampling-distribution figure and the zip plot show the smallest and largest n.
         estimates=lambda wc: estimate_files(
             wc.scenario,
             sample_sizes=sorted(
@@ -47,6 +47,12 @@ rule figures:
             "results/figures/{scenario}/coverage.svg",
             caption="../report/coverage.rst",
             category="Coverage",
+            subcategory="{scenario}",
+        ),
+        zip=report(
+            "results/figures/{scenario}/zip.svg",
+            caption="../report/zip.rst",
+            category="Zip plot",
             subcategory="{scenario}",
         ),
     log:
