@@ -23,6 +23,7 @@ from markupsafe import escape
 
 from .atomic import write_text_atomic
 from .config import Scenario, Study
+from .findings import key_findings, overview
 from .grid import Grid
 from .headline import headline
 from .labels import text_label
@@ -398,6 +399,8 @@ def render(
         sections=sections,
         grids=grid_sections,
         headline=headline(verdicts),
+        findings=key_findings(summary, verdicts),
+        overview=overview(summary, verdicts, [s["name"] for s in sections]),
         overall={**overall, "rows": len(summary)},
         config_yaml=yaml.safe_dump(study.raw, sort_keys=False),
         seed=study.seed,
