@@ -70,7 +70,8 @@ CAPTIONS = {
             "their rank by |θ̂ − θ|/SE (each replication's own SE), for the first element of each estimated block. "
             "Blue intervals cover the truth (vertical line), red ones miss it; red starts where the grey band, "
             "the simulated coverage ± 2 MCSE, crosses, and the dashed line is the nominal level. Intervals that "
-            "miss on one side only point to bias; short ones to a standard error too small.",
+            "miss on one side only point to bias; short ones to a standard error too small. A zero-width "
+            "interval (SE = 0) is a tick.",
         ),
     ],
     "sampling": [

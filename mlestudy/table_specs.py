@@ -91,7 +91,7 @@ COVERAGE = TableSpec(
 )
 MODEL_SE = TableSpec(
     "model_se",
-    "do the standard errors describe the spread?",
+    "standard errors against the spread of the estimates",
     "Empirical SE: the standard deviation of the estimates; model SE: √(mean SE²) over replications, what "
     "the intervals use; their relative error in % (0: the SEs are right on average); bias-eliminated "
     "coverage (previous table) centres each interval on the mean estimate, so that poor coverage can be "

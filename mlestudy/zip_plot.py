@@ -81,12 +81,15 @@ def plot_zip(scenario: Scenario, estimates: Mapping[int, pd.DataFrame]) -> plt.F
                     segs = np.stack(
                         [np.c_[d["lo"][k], d["rank"][k]], np.c_[d["hi"][k], d["rank"][k]]], axis=1
                     )
-                    ax.add_collection(LineCollection(segs, colors=colour, linewidths=0.9,
-                                                     label="covers θ" if covers else "misses θ"))  # fmt: skip
+                    ax.add_collection(LineCollection(segs, colors=colour, linewidths=0.9))
+                    # A zero-width interval (SE = 0, e.g. p-hat on the boundary) is a point: drawn as a tick.
+                    point = k[d["hi"][k] == d["lo"][k]]
+                    ax.plot(d["lo"][point], d["rank"][point], "|", color=colour, ms=4, mew=0.9)
                 coverage = float(d["covers"].mean())
                 mcse = math.sqrt(coverage * (1 - coverage) / len(d["rank"]))
-                ax.axhspan(100 * (coverage - 2 * mcse), 100 * (coverage + 2 * mcse), color="0.6", alpha=0.35, lw=0,
-                           label="simulated coverage ± 2 MCSE")  # fmt: skip
+                ax.axhspan(
+                    100 * (coverage - 2 * mcse), 100 * (coverage + 2 * mcse), color="0.6", alpha=0.35, lw=0
+                )
                 finite = np.isfinite(d["lo"][pick]) & np.isfinite(d["hi"][pick])
                 lo, hi = np.quantile(d["lo"][pick][finite], 0.02), np.quantile(d["hi"][pick][finite], 0.98)
                 pad = 0.05 * (hi - lo) if hi > lo else 1.0
@@ -101,6 +104,15 @@ def plot_zip(scenario: Scenario, estimates: Mapping[int, pd.DataFrame]) -> plt.F
             )
             ax.set_xlabel("Wald interval")
             ax.set_ylabel("centile of |θ̂ − θ|/SE" if j == 0 else "")
-    handles, labels = axes[0, 0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="outside lower center", ncols=4, fontsize=9, frameon=False)
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
+    handles = [
+        Line2D([], [], color="#4c72b0", lw=1.2, label="covers θ"),
+        Line2D([], [], color="#c44e52", lw=1.2, label="misses θ"),
+        Patch(color="0.6", alpha=0.35, label="simulated coverage ± 2 MCSE"),
+        Line2D([], [], color="k", lw=0.9, ls="--", label=f"nominal {scenario.ci_level:g}"),
+    ]
+    fig.legend(handles=handles, loc="outside lower center", ncols=2 if len(targets) == 1 else 4, fontsize=9,
+               frameon=False)  # fmt: skip
     return fig
