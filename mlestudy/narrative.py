@@ -150,7 +150,7 @@ def generic_sentences(
             hat = text_label(str(p), hat=True)
             lo, hi = b[b["n"] == small].iloc[0], b[b["n"] == large].iloc[0]
             if bias and _finite(lo["bias_mcse"]) and _finite(hi["bias_mcse"]):
-                out.append(f"{estimator_name}: the bias of {hat} is {pm(lo['bias'], lo['bias_mcse'])} at n = "
+                out.append(f"Estimator {estimator_name}: the bias of {hat} is {pm(lo['bias'], lo['bias_mcse'])} at n = "
                            f"{small} and {pm(hi['bias'], hi['bias_mcse'])} at n = {large}.")  # fmt: skip
             if _finite(lo["coverage"]) and _finite(hi["coverage"]):
                 text = (f"The {level} Wald interval of {estimator_name} for {text_label(str(p))} covers "
@@ -169,7 +169,7 @@ def generic_sentences(
                 rel = (r["bias"] / np.sqrt(r["crlb"])).to_numpy(float)
                 if np.isfinite(rel).any():
                     k = int(np.nanargmax(np.abs(rel)))
-                    out.append(f"{estimator_name}, {label} at n = {n}: the largest bias over its "
+                    out.append(f"Estimator {estimator_name}, {label} at n = {n}: the largest bias over its "
                                f"{len(params)} coefficients is {text_label(str(r['parameter'].iloc[k]), hat=True)}'s "
                                f"{pm(r['bias'].iloc[k], r['bias_mcse'].iloc[k])}, {rel[k]:+.3f} √CRLB"
                                + (f" ({abs(z[k]):.1f} MCSE)." if np.isfinite(z[k]) else "."))  # fmt: skip

@@ -86,7 +86,7 @@ def test_what_to_see_quotes_the_runs_numbers() -> None:
 def test_a_model_without_hooks_gets_the_generic_paragraph() -> None:
     sc = _scenario(GAMMA)
     text = " ".join(what_to_see(sc, _rows(sc)))
-    assert "mle: the bias of α̂ is" in text and "Wald interval of mle for λ covers" in text
+    assert "Estimator mle: the bias of α̂ is" in text and "Wald interval of mle for λ covers" in text
 
 
 @pytest.mark.parametrize(
