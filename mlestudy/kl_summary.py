@@ -45,13 +45,25 @@ def kl_columns(scenario: Scenario, frame: pd.DataFrame, name: str, n: int) -> di
     kl = np.asarray(model.kl_divergence(theta_hat, n), dtype=float)
     finite = np.isfinite(kl)
     moments = estimator.kl_finite_moments(model, n)
-    mean, mcse = mean_with_mcse(kl[finite])
+    values = kl[finite]
+    if values.size and np.ptp(values) == 0:  # one possible finite value (a coin at n = 2): no spread
+        mean, mcse = float(values[0]), 0.0
+    else:
+        mean, mcse = mean_with_mcse(values)
     out["kl"] = mean if moments >= 1 else math.nan
     out["kl_mcse"] = mcse if moments >= 2 else math.nan
     out["kl_infinite"] = int(np.isposinf(kl).sum())
     out["kl_unresolved"] = int(np.isnan(kl).sum())
     out["kl_asymptote"] = estimator.kl_asymptote(model, n)
     out["exact_kl"] = exact = estimator.exact_kl(model, n)
-    if math.isfinite(exact) and math.isfinite(out["kl"]) and out["kl_mcse"] > 0:
-        out["z_kl"] = (out["kl"] - exact) / out["kl_mcse"]
+    out["z_kl"] = _z(out["kl"], exact, out["kl_mcse"])
     return out
+
+
+def _z(value: float, exact: float, mcse: float) -> float:
+    """(value - exact) / mcse; with no Monte Carlo spread, 0 if they agree to 1e-12 and +-inf if not."""
+    if not (math.isfinite(value) and math.isfinite(exact) and math.isfinite(mcse)):
+        return math.nan
+    if mcse > 0:
+        return (value - exact) / mcse
+    return 0.0 if math.isclose(value, exact, rel_tol=1e-12) else math.copysign(math.inf, value - exact)

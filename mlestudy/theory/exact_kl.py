@@ -88,7 +88,7 @@ def bernoulli_conditional_kl(prob: float, n: int) -> float:
 def poisson_conditional_kl(rate: float, n: int) -> float:
     """E[KL | sum x > 0] of rate-hat = x-bar (the KL is infinite at rate-hat = 0)."""
     mean = n * rate
-    top = int(stats.poisson.isf(1e-17, mean)) + 20
+    top = math.ceil(mean + 40 * math.sqrt(mean) + 60)  # P(T > top) < 1e-17 (Chernoff)
     t = np.arange(1, top + 1)
     weights = stats.poisson.pmf(t, mean)
     return float(weights @ poisson_kl(rate, t / n) / -math.expm1(-mean))

@@ -49,7 +49,31 @@ FloatArray = NDArray[np.float64]
 
 UNIFORM_TOLERANCE = 1e-14
 """Target of the a-priori error bound of the uniform-feature rule (per feature)."""
-UNIFORM_ORDERS = (2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64, 96, 128, 192, 256)
+UNIFORM_ORDERS = (
+    2,
+    3,
+    4,
+    6,
+    8,
+    12,
+    16,
+    24,
+    32,
+    48,
+    64,
+    96,
+    128,
+    192,
+    256,
+    384,
+    512,
+    768,
+    1024,
+    1536,
+    2048,
+    3072,
+    4096,
+)
 CHUNK = 1 << 20
 """Elements (replications x nodes x classes) evaluated at once."""
 

@@ -22,11 +22,10 @@ would need millions.
   rounding (:func:`.logistic_gauss.hermite_order`, at most 256 nodes); otherwise a composite
   Gauss-Legendre rule on [-9, 9] graded geometrically towards each transition
   (:func:`graded_nodes`) is.
-- m >= 3: a product Gauss-Hermite rule along the principal axes of C, with the
-  nodes per axis of :func:`.logistic_gauss.hermite_order` at twice the axis scale
-  (a margin: the cumulant's complex singularities can sit nearer than softplus's
-  along a diagonal); a replication that would need more than :data:`TENSOR_BUDGET`
-  nodes is not resolved (NaN, reported by the caller).
+- m >= 3: the product Gauss-Hermite rule of the nested rule's smooth path in all m
+  Cholesky coordinates (:func:`_lse_tensor`); a replication that would need more
+  than :data:`TENSOR_BUDGET` nodes (moderate slopes already need ~48^3) is not
+  resolved (NaN, reported by the caller).
 """
 
 from __future__ import annotations
@@ -53,7 +52,7 @@ LEVELS = 9
 GL_NODES = 12
 CHUNK = 1 << 18
 """Outer nodes evaluated at once."""
-TENSOR_BUDGET = 1 << 15
+TENSOR_BUDGET = 1 << 16
 """Largest product rule (nodes per replication) used for m >= 3."""
 TENSOR_ORDERS = (*HERMITE_ORDERS, 128, 192, 256)
 _SQRT_2PI = math.sqrt(2 * math.pi)
@@ -69,10 +68,12 @@ def nested_order(scale: FloatArray) -> NDArray[np.int64]:
 
     Measured for softplus (whose transition A shares): error <= 1.4e-14 at s = 0.3, 0.6,
     1, 1.5 and 2 (:func:`.logistic_gauss.hermite_order` asks 8 + 36 s^2 for rounding level).
+    0 where more than the largest of :data:`TENSOR_ORDERS` would be needed (s > 3.1).
     """
     need = 6.0 + 26.0 * np.asarray(scale, dtype=float) ** 2
     levels = np.asarray(TENSOR_ORDERS)
-    return levels[np.minimum(np.searchsorted(levels, need), len(levels) - 1)]
+    index = np.searchsorted(levels, need)
+    return np.where(index < len(levels), levels[np.minimum(index, len(levels) - 1)], 0)
 
 
 def lse0(t: FloatArray) -> FloatArray:
@@ -196,17 +197,42 @@ def _lse2_graded(m1, l11, m2, l21, tau) -> FloatArray:
     return out
 
 
+def semidefinite_cholesky(cov: FloatArray) -> FloatArray:
+    """Lower-triangular L with L L' = C for every (m, m) C of a stack, also when C is singular.
+
+    A column whose pivot vanishes (a rank-deficient covariance: fewer features than
+    classes) is zero, which ``numpy.linalg.cholesky`` refuses.
+    """
+    m = cov.shape[-1]
+    lower = np.zeros_like(cov)
+    for j in range(m):
+        pivot = cov[:, j, j] - np.sum(lower[:, j, :j] ** 2, axis=1)
+        scale = np.sqrt(np.maximum(pivot, 0.0))
+        lower[:, j, j] = scale
+        tiny = scale <= 1e-12 * np.sqrt(np.maximum(np.einsum("rii->r", cov), 1e-300))
+        for i in range(j + 1, m):
+            off = cov[:, i, j] - np.sum(lower[:, i, :j] * lower[:, j, :j], axis=1)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                lower[:, i, j] = np.where(tiny, 0.0, off / scale)
+    return lower
+
+
 def _lse_tensor(mean: FloatArray, cov: FloatArray, budget: int) -> FloatArray:
-    lam, vec = np.linalg.eigh(cov)
-    scale = np.sqrt(np.maximum(lam, 0.0))
-    axes = vec * scale[:, None, :]  # t = mean + axes @ v
-    levels = np.asarray(TENSOR_ORDERS)
-    need = 6.0 + 26.0 * (2.0 * scale) ** 2
-    index = np.searchsorted(levels, need)
+    """m >= 3: a product Gauss-Hermite rule in the Cholesky coordinates t = mean + L v.
+
+    Axis j moves t_k by L_kj (k >= j) and t_k - t_l by L_kj - L_lj, so its order is
+    :func:`nested_order` of the largest of those: for m = 2 this is exactly the smooth path
+    of the nested rule.  Replications needing more than ``budget`` nodes get NaN.
+    """
+    m = mean.shape[1]
+    lower = semidefinite_cholesky(cov)
+    slopes = np.abs(lower).max(axis=1)  # over k for each column j
+    for k in range(m):
+        for l in range(k):
+            slopes = np.maximum(slopes, np.abs(lower[:, k, :] - lower[:, l, :]))
+    orders = nested_order(slopes)
     out = np.full(len(mean), np.nan)
-    ok = (index < len(levels)).all(axis=1)
-    orders = levels[np.minimum(index, len(levels) - 1)]
-    ok &= np.prod(orders, axis=1) <= budget
+    ok = (orders > 0).all(axis=1) & (np.prod(orders.astype(float), axis=1) <= budget)
     for combo in {tuple(o) for o in orders[ok]}:
         rows = np.flatnonzero(ok & (orders == combo).all(axis=1))
         rules = [hermite_rule(int(o)) for o in combo]
@@ -215,7 +241,7 @@ def _lse_tensor(mean: FloatArray, cov: FloatArray, budget: int) -> FloatArray:
         step = max(1, CHUNK // len(nodes))
         for a in range(0, len(rows), step):
             r = rows[a : a + step]
-            t = mean[r, None, :] + np.einsum("rij,nj->rni", axes[r], nodes)
+            t = mean[r, None, :] + np.einsum("rij,nj->rni", lower[r], nodes)
             out[r] = lse0(t) @ weights
     return out
 
