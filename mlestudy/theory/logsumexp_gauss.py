@@ -228,8 +228,8 @@ def _lse_tensor(mean: FloatArray, cov: FloatArray, budget: int) -> FloatArray:
     lower = semidefinite_cholesky(cov)
     slopes = np.abs(lower).max(axis=1)  # over k for each column j
     for k in range(m):
-        for l in range(k):
-            slopes = np.maximum(slopes, np.abs(lower[:, k, :] - lower[:, l, :]))
+        for other in range(k):
+            slopes = np.maximum(slopes, np.abs(lower[:, k, :] - lower[:, other, :]))
     orders = nested_order(slopes)
     out = np.full(len(mean), np.nan)
     ok = (orders > 0).all(axis=1) & (np.prod(orders.astype(float), axis=1) <= budget)
