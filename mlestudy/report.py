@@ -250,11 +250,13 @@ def render(
     output: str | Path,
     template: str | Path = TEMPLATE,
     manifest: Mapping | None = None,
+    chapter: Mapping | None = None,
 ) -> None:
     """Write the report to ``output``.
 
     ``manifest`` is :func:`mlestudy.manifest.summarise` of the study's manifest
     plus its ``path``; without it the report gives the config hash alone.
+    ``chapter`` is :func:`mlestudy.chapter.chapter_context` (None: no chapter).
     """
     from .report_tables import block_tables  # it formats with this module's helpers
 
@@ -295,6 +297,7 @@ def render(
         generated=dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC"),
         config_sha256=config_sha256(study.raw),
         manifest=manifest,
+        chapter=chapter,
         fmt=fmt,
         threshold=Z_DISAGREE,
     )
