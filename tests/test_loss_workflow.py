@@ -88,7 +88,9 @@ def test_chapter_jobs_tables_figure_and_report(tmp_path: Path, subprocess_sees_t
     assert f"lg, n = 200: at the start the gradient norm is {ce.start_gradient_median:.3g}" in chapter
     assert f"{int(under['n_median'].iloc[0]):,} (" in chapter
     assert chapter.count('src="data:image/png;base64,') == 1
-    assert "KL divergence between the true and the fitted model: not in this run" in chapter
+    # The run has the KL columns (the KL measure): the chapter shows them, not "not in this run".
+    assert "KL divergence between the true and the fitted model: not in this run" not in chapter
+    assert "2n·E[KL]/k" in chapter
     assert not re.search(r"(?i)\bnan\b", chapter)
 
     # Editing the softmax scenario re-runs the numerics (they read it), not the gradient descent.

@@ -217,6 +217,8 @@ class LogisticRegression(GLMRegression):
     def least_squares_kl_asymptote(self, n: int) -> float:
         """tr(I A^-1 B A^-1) / (2n) with per-observation I and sandwich (random design), or
         tr(X'WX S) / (2n) with S the fixed design's sandwich covariance (first-order theory)."""
+        from ..theory import glm_information, least_squares
+
         if self.law.fixed:
             x = self.fixed_design(n)
             sandwich = least_squares.least_squares_sandwich_fixed_design(self.family_name, self.beta, x)
