@@ -69,6 +69,8 @@ KNOWN = {
         "separated_rate_mcse",
         per_estimator=True,
     ),
+    # E[KL(true || fitted)] is a measure of the whole fitted model, repeated on every parameter row.
+    "z_kl": Measure("z_kl", "kl", "exact_kl", "kl_mcse", per_estimator=True),
 }
 
 
