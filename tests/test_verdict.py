@@ -184,3 +184,7 @@ def test_kl_is_judged_once_per_estimator_and_n_not_once_per_parameter_row() -> N
     v = verdict(table(*broken))
     assert v["comparisons"] == 10 and v["compared"] == 8
     assert sum("kl_mcse" in f or "MCSE of the kl" in f for f in v["findings"]) == 2
+    # ... unless E[KL^2] is infinite (the normal MLE at n = 4): then the MCSE does not exist, no comparison.
+    heavy = [{**r, "kl_mcse": nan, "z_kl": nan, "kl_finite_moments": 1} for r in rows]
+    v = verdict(table(*heavy))
+    assert v["agree"] and v["comparisons"] == v["compared"] == 8

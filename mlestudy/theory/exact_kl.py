@@ -85,10 +85,17 @@ def bernoulli_conditional_kl(prob: float, n: int) -> float:
     return float(weights @ bernoulli_kl(prob, k / n) / inside)
 
 
+MAX_TERMS = 2_000_000
+"""Most terms :func:`poisson_conditional_kl` sums (n rate up to about 6e8)."""
+
+
 def poisson_conditional_kl(rate: float, n: int) -> float:
     """E[KL | sum x > 0] of rate-hat = x-bar (the KL is infinite at rate-hat = 0)."""
     mean = n * rate
     top = math.ceil(mean + 40 * math.sqrt(mean) + 60)  # P(T > top) < 1e-17 (Chernoff)
-    t = np.arange(1, top + 1)
+    bottom = max(1, math.floor(mean - 40 * math.sqrt(mean)))  # P(T < bottom) < 1e-17 likewise
+    if top - bottom > MAX_TERMS:
+        return math.nan  # a rate far beyond any count table: no exact value rather than a huge array
+    t = np.arange(bottom, top + 1)
     weights = stats.poisson.pmf(t, mean)
     return float(weights @ poisson_kl(rate, t / n) / -math.expm1(-mean))
