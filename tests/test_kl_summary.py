@@ -53,7 +53,7 @@ def test_the_mle_minimises_the_empirical_cross_entropy_on_every_replication(name
     n = max(2 * model.min_sample_size(), 12)
     rng = np.random.default_rng(5)
     checked = 0
-    for _, raw in iter_data(model, seed=11, scenario=name, n=n, first=0, stop=400):
+    for _, raw in iter_data(model, seed=11, scenario=name, n=n, first=0, stop=800):
         data = model.reduce(raw, n)
         fits = {e: est.fit(model, data, n) for e, est in model.estimators.items()}
         mle = fits[model.mle().name]
