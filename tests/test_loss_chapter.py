@@ -252,7 +252,14 @@ def test_kl_and_mixture_parts_read_their_columns_when_they_exist() -> None:
     )  # fmt: skip
     context = chapter_context(pd.concat([summary, mix], ignore_index=True), {}, {})
     assert context["kl"]["available"]
-    assert {r[-1] for r in context["kl"]["table"]["rows"]} == {"1.0000 ± 0.0010", "1.000 ± 0.010"}
+    columns = context["kl"]["table"]["columns"]
+    ratio, z_one = columns.index("2n·E[KL]/k ± MCSE"), columns.index("z against 1")
+    assert {r[ratio] for r in context["kl"]["table"]["rows"]} == {"1.0000 ± 0.0010", "1.000 ± 0.010"}
+    assert {r[z_one] for r in context["kl"]["table"]["rows"]} == {"0"}
+    assert {r[columns.index("exact ratio")] for r in context["kl"]["table"]["rows"]} == {
+        "—"
+    }  # no exact_kl column
+    assert any("2n·E[KL]/k = 1.000" in t for t in context["kl"]["text"])
     statuses = context["mixture"]["statuses"]
     row = dict(zip(statuses["columns"], statuses["rows"][0], strict=True))
     assert (
@@ -262,6 +269,10 @@ def test_kl_and_mixture_parts_read_their_columns_when_they_exist() -> None:
         and row["failed"] == "3"
     )
     assert context["mixture"]["table"]["rows"][0][3:5] == ["means[0]", "0.0200 ± 0.0010"]
+    assert context["mixture"]["text"] == [
+        "gm, mle: efficiency (CRLB / variance) 0.4 at n = 200 and 0.4 at n = 200; local optimum: 7 "
+        "(counts summed over n)."
+    ]
     _render(context)
 
 
