@@ -191,21 +191,28 @@ def wrong_loss_price(summary: pd.DataFrame) -> dict[str, Any]:
                 "guide, not exact theory, so it is shown beside the simulation and never judged as exact. At "
                 f"n = {int(small['n'].iloc[0]):,} the ratio is {fmt_range(small['rel_efficiency'])}"
             )
-            if "n_no_minimiser" in small and small["n_no_minimiser"].iloc[0] > 0:
-                text += (
-                    f", over the replications with a finite least-squares minimiser: "
-                    f"{int(small['n_no_minimiser'].iloc[0]):,} of {int(small['replications'].iloc[0]):,} had none "
-                    "(the squared error is bounded, so on nearly separated data it is as low at infinity as "
-                    "anywhere); they are counted and left out, not averaged in"
-                )
             if (small["rel_efficiency"] < 0.5 * small["asymptotic_rel_efficiency"]).any():
                 text += (
                     ": far below the first-order value; the squared error flattens where the data are nearly "
-                    f"separated, and the fits that keep a finite minimiser spread wide (MSE "
+                    "separated, and the fits that keep a finite minimiser spread wide (MSE "
                     f"{fmt_range(small['rel_mse'])} times the MLE's)."
                 )
             else:
                 text += "."
+            runaway = (
+                part.groupby("n", sort=True)["n_no_minimiser"].first() if "n_no_minimiser" in part else None
+            )
+            if runaway is not None and runaway.sum() > 0:
+                total = int(part["replications"].iloc[0])
+                text += (
+                    " Replications without a finite least-squares minimiser (the squared error is bounded, so on "
+                    "nearly separated data it is as low at infinity as at any finite β; counted and left out, "
+                    "not averaged in): "
+                    + ", ".join(
+                        f"{int(v):,} of {total:,} at n = {int(m):,}" for m, v in runaway.items() if v > 0
+                    )
+                    + "."
+                )
         sections.append(
             {
                 "scenario": scenario,

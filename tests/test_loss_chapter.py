@@ -293,3 +293,18 @@ def test_a_scenario_too_small_for_one_window_is_said_so(tmp_path: Path) -> None:
     context = chapter_context(_summary(), {"underflow": tmp_path / "u.csv"}, {})
     assert context["numerics"]["underflow"]["text"].startswith("No window of this run's data reached 0")
     _render(context)
+
+
+def test_least_squares_without_a_minimiser_is_counted_from_the_summary() -> None:
+    summary = _summary()
+    ls = summary["estimator"] == "least_squares"
+    summary["replications"] = 500
+    summary.loc[ls, "n_no_minimiser"] = [7, 7, 0, 0]  # n = 100 (two rows), n = 1000
+    summary.loc[~ls, "n_no_minimiser"] = 0
+    price = chapter_context(summary, {}, {})["price"]["scenarios"][0]
+    assert price["text"].endswith("not averaged in): 7 of 500 at n = 100.")
+    columns = price["bias"]["columns"]
+    assert [r[columns.index("no finite minimiser")] for r in price["bias"]["rows"]] == ["7", "0"]
+    # Without the column (an older summary) the table says so instead of inventing a count.
+    price = chapter_context(_summary(), {}, {})["price"]["scenarios"][0]
+    assert {r[columns.index("no finite minimiser")] for r in price["bias"]["rows"]} == {NOT_IN_RUN}
