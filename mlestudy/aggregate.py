@@ -16,6 +16,7 @@ import pandas as pd
 
 from .config import Scenario
 from .estimates_io import read_estimates
+from .kl_summary import KL_COLUMNS, kl_columns
 from .models.base import block_of
 from .performance import mean_with_mcse, performance, wald_covered
 from .status import NO_ESTIMATE, Status
@@ -36,6 +37,7 @@ SUMMARY_COLUMNS = [
     "n_not_converged",
     "n_degenerate",
     "n_local_optimum",
+    "n_no_minimiser",
     "true_value",
     "mean",
     "bias",
@@ -72,6 +74,7 @@ SUMMARY_COLUMNS = [
     "coverage_mcse",
     "exact_coverage",
     "z_coverage",
+    *KL_COLUMNS,
     "ci_level",
     "finite_moments",
 ]
@@ -104,6 +107,7 @@ def summarise_sample_size(scenario: Scenario, frame: pd.DataFrame, n: int) -> li
         ok = usable(frame, name, targets)
         block_mse = _block_mse(model, estimator, frame, name, targets, ok, n)
         separated = _separation(estimator, model, status, n)
+        kl = kl_columns(scenario, frame, name, n)
         for parameter in targets:
             values = frame[f"{name}.{parameter}"].to_numpy()
             se = frame[f"{name}.se.{parameter}"].to_numpy()
@@ -143,6 +147,7 @@ def summarise_sample_size(scenario: Scenario, frame: pd.DataFrame, n: int) -> li
                     "n_not_converged": int((status == Status.NOT_CONVERGED).sum()),
                     "n_degenerate": int((status == Status.DEGENERATE).sum()),
                     "n_local_optimum": int((status == Status.LOCAL_OPTIMUM).sum()),
+                    "n_no_minimiser": int((status == Status.NO_MINIMISER).sum()),
                     "true_value": truth,
                     "ci_level": scenario.ci_level,
                     "finite_moments": moments,
@@ -155,6 +160,7 @@ def summarise_sample_size(scenario: Scenario, frame: pd.DataFrame, n: int) -> li
                     "cond_crlb_mcse": cond_mcse,
                     "exact_coverage": exact_coverage,
                     "z_coverage": coverage_z(perf.coverage, exact_coverage, len(covered)),
+                    **kl,
                     **perf.as_dict(),
                 }
             )

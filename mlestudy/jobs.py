@@ -208,12 +208,14 @@ def report_job(
     template: str | Path,
     output: str | Path,
     manifest: str | Path | None = None,
+    chapter: Mapping[str, Mapping[str, str]] | None = None,
 ) -> None:
     """Render the HTML report from the study's tables and figures.
 
     ``figures`` maps scenario -> figure name -> file; ``benchmarks`` lists the
     simulate jobs' Snakemake benchmark files, of which those present are timed;
-    ``manifest`` is the study's provenance manifest, summarised in the report.
+    ``manifest`` is the study's provenance manifest, summarised in the report;
+    ``chapter`` holds the loss-function chapter's ``tables`` and ``figures`` (name -> file).
     """
     import pandas as pd
 
@@ -231,7 +233,13 @@ def report_job(
         from .manifest import load_manifest, summarise
 
         provenance = dict(summarise(load_manifest(manifest)), path=str(manifest))
-    render(study, pd.read_csv(summary), check_tables, figures, timings, output, template, provenance)
+    frame = pd.read_csv(summary)
+    context = None
+    if chapter is not None:
+        from .chapter import chapter_context
+
+        context = chapter_context(frame, chapter.get("tables", {}), chapter.get("figures", {}))
+    render(study, frame, check_tables, figures, timings, output, template, provenance, context)
 
 
 def manifest_job(

@@ -17,5 +17,6 @@ with logged(snakemake.log[0]):  # noqa: F821 - injected by Snakemake
         benchmarks=snakemake.params.benchmarks,  # noqa: F821
         template=snakemake.input.template,  # noqa: F821
         manifest=snakemake.input.manifest,  # noqa: F821
+        chapter=snakemake.params.chapter,  # noqa: F821
         output=snakemake.output[0],  # noqa: F821
     )
