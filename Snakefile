@@ -6,7 +6,8 @@ Table of contents of the study:
   3. aggregate  - bias, variance, MSE, efficiency, coverage with MCSEs
   4. figures    - theory next to simulation, per scenario; a nested-loop plot per scenario grid
   5. manifest   - provenance: config hash, each chunk file's seeds and sha256
-  6. report     - one self-contained HTML file
+  6. chapter    - the loss-function chapter's experiments, on the scenarios' own data
+  7. report     - one self-contained HTML file
 """
 
 from pathlib import Path
@@ -44,6 +45,7 @@ include: "workflow/rules/aggregate.smk"
 include: "workflow/rules/figures.smk"
 include: "workflow/rules/grid.smk"
 include: "workflow/rules/manifest.smk"
+include: "workflow/rules/chapter.smk"
 include: "workflow/rules/report.smk"
 
 

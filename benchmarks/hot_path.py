@@ -28,8 +28,9 @@ from collections.abc import Callable
 import numpy as np
 
 from mlestudy.families import get_family
+from mlestudy.models.scalar import model_type
 from mlestudy.seeding import BLOCK_SIZE, block_rng, blocks_of
-from mlestudy.simulate import rows_per_batch, simulate_columns
+from mlestudy.simulate import simulate_columns
 
 DRAWS = 10**7
 SIZES = (10, 100, 1000)
@@ -78,7 +79,7 @@ def numpy_loop(name: str, n: int, reps: int) -> None:
 def raw_draws(name: str, n: int, reps: int) -> None:
     """(b) The same draws from the same block streams, into a reused buffer."""
     theta = THETA[name]
-    buffer = np.empty((rows_per_batch(n), n))
+    buffer = np.empty((model_type(get_family(name))(theta).batch_rows(n), n))
     for block in blocks_of(0, reps):
         rng = block_rng(SEED, name, n, block)
         rows = min(BLOCK_SIZE, reps - block * BLOCK_SIZE)

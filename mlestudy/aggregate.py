@@ -16,6 +16,7 @@ import pandas as pd
 
 from .config import Scenario
 from .estimates_io import read_estimates
+from .kl_summary import KL_COLUMNS, kl_columns
 from .model_se import COLUMNS as MODEL_SE_COLUMNS
 from .model_se import model_se_measures
 from .models.base import block_of
@@ -38,6 +39,7 @@ SUMMARY_COLUMNS = [
     "n_not_converged",
     "n_degenerate",
     "n_local_optimum",
+    "n_no_minimiser",
     "true_value",
     "mean",
     "bias",
@@ -75,6 +77,7 @@ SUMMARY_COLUMNS = [
     "exact_coverage",
     "z_coverage",
     *MODEL_SE_COLUMNS,
+    *KL_COLUMNS,
     "ci_level",
     "finite_moments",
 ]
@@ -107,6 +110,7 @@ def summarise_sample_size(scenario: Scenario, frame: pd.DataFrame, n: int) -> li
         ok = usable(frame, name, targets)
         block_mse = _block_mse(model, estimator, frame, name, targets, ok, n)
         separated = _separation(estimator, model, status, n)
+        kl = kl_columns(scenario, frame, name, n)
         for parameter in targets:
             values = frame[f"{name}.{parameter}"].to_numpy()
             se = frame[f"{name}.se.{parameter}"].to_numpy()
@@ -146,6 +150,7 @@ def summarise_sample_size(scenario: Scenario, frame: pd.DataFrame, n: int) -> li
                     "n_not_converged": int((status == Status.NOT_CONVERGED).sum()),
                     "n_degenerate": int((status == Status.DEGENERATE).sum()),
                     "n_local_optimum": int((status == Status.LOCAL_OPTIMUM).sum()),
+                    "n_no_minimiser": int((status == Status.NO_MINIMISER).sum()),
                     "true_value": truth,
                     "ci_level": scenario.ci_level,
                     "finite_moments": moments,
@@ -159,6 +164,7 @@ def summarise_sample_size(scenario: Scenario, frame: pd.DataFrame, n: int) -> li
                     "exact_coverage": exact_coverage,
                     "z_coverage": coverage_z(perf.coverage, exact_coverage, len(covered)),
                     **model_se_measures(values[ok], se[ok], scenario.ci_level, moments),
+                    **kl,
                     **perf.as_dict(),
                 }
             )

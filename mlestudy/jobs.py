@@ -248,6 +248,7 @@ def report_job(
     manifest: str | Path | None = None,
     verdict: str | Path | None = None,
     grids: Mapping[str, str] | None = None,
+    chapter: Mapping[str, Mapping[str, str]] | None = None,
 ) -> None:
     """Render the HTML report from the study's tables and figures.
 
@@ -256,6 +257,7 @@ def report_job(
     ``manifest`` is the study's provenance manifest, summarised in the report;
     ``verdict`` is where the one-sentence verdict goes as JSON (for the end of a run);
     ``grids`` maps each scenario grid to its nested-loop figure.
+    ``chapter`` holds the loss-function chapter's ``tables`` and ``figures`` (name -> file).
     """
     import pandas as pd
 
@@ -273,8 +275,14 @@ def report_job(
         from .manifest import load_manifest, summarise
 
         provenance = dict(summarise(load_manifest(manifest)), path=str(manifest))
+    frame = pd.read_csv(summary)
+    context = None
+    if chapter is not None:
+        from .chapter import chapter_context
+
+        context = chapter_context(frame, chapter.get("tables", {}), chapter.get("figures", {}))
     verdicts = render(
-        study, pd.read_csv(summary), check_tables, figures, timings, output, template, provenance, grids or {}
+        study, frame, check_tables, figures, timings, output, template, provenance, grids or {}, context
     )
     if verdict is not None:
         from .headline import write_verdict

@@ -107,8 +107,15 @@ def count_notes(summary: pd.DataFrame) -> list[str]:
                 f"{fmt_count(local, int(r.replications))} only a local maximum (a start at the true parameters "
                 "found a higher likelihood; kept in the measures)"
             )
-        if r.n_failed - separated - degenerate:
-            parts.append(f"{fmt_count(int(r.n_failed) - separated - degenerate, int(r.replications))} failed")
+        runaway = int(getattr(r, "n_no_minimiser", 0) or 0)
+        if runaway:
+            parts.append(
+                f"{fmt_count(runaway, int(r.replications))} without a finite minimiser (the bounded loss is as "
+                "low at infinity: nearly separated data; left out)"
+            )
+        if r.n_failed - separated - degenerate - runaway:
+            rest = int(r.n_failed) - separated - degenerate - runaway
+            parts.append(f"{fmt_count(rest, int(r.replications))} failed")
         if parts:
             notes.append(
                 f"{r.estimator} at n = {r.n}: {' and '.join(parts)} of {int(r.replications):,} replications"
@@ -345,12 +352,14 @@ def render(
     template: str | Path = TEMPLATE,
     manifest: Mapping | None = None,
     grids: Mapping[str, str | Path] | None = None,
+    chapter: Mapping | None = None,
 ) -> dict[str, dict]:
     """Write the report to ``output``; return each scenario's verdict (:func:`mlestudy.verdict.verdict`).
 
     ``manifest`` is :func:`mlestudy.manifest.summarise` of the study's manifest
     plus its ``path``; without it the report gives the config hash alone.
     ``grids`` maps each of the study's scenario grids to its nested-loop figure.
+    ``chapter`` is :func:`mlestudy.chapter.chapter_context` (None: no chapter).
     """
     from .report_tables import block_tables  # it formats with this module's helpers
 
@@ -411,6 +420,7 @@ def render(
         generated=dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC"),
         config_sha256=config_sha256(study.raw),
         manifest=manifest,
+        chapter=chapter,
         fmt=fmt,
         threshold=Z_DISAGREE,
     )

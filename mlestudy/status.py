@@ -41,6 +41,9 @@ class Status(IntEnum):
     """A mixture component collapsed onto one point: the likelihood is unbounded."""
     LOCAL_OPTIMUM = 8
     """Usable, flagged: a start at the truth found a higher likelihood."""
+    NO_MINIMISER = 9
+    """A loss other than the likelihood has no finite minimiser: least squares on a binary outcome,
+    whose bounded squared error is as low at infinity as at the fit (nearly separated data)."""
 
     @classmethod
     def failed(cls, status: NDArray[np.int8]) -> NDArray[np.bool_]:

@@ -18,6 +18,7 @@ with logged(snakemake.log[0]):  # noqa: F821 - injected by Snakemake
         benchmarks=snakemake.params.benchmarks,  # noqa: F821
         template=snakemake.input.template,  # noqa: F821
         manifest=snakemake.input.manifest,  # noqa: F821
+        chapter=snakemake.params.chapter,  # noqa: F821
         output=snakemake.output.html,  # noqa: F821
         verdict=snakemake.output.verdict,  # noqa: F821
     )

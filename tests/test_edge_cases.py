@@ -241,8 +241,9 @@ def test_spread_below_float64_resolution_is_refused_and_never_green(tmp_path: Pa
     but mu-hat only takes neighbouring float64 values: its variance is the
     rounding's, a million times the exact sigma2/n, with a zero MCSE, so z is
     not finite.  The verdict is red and says why, instead of dropping the two
-    comparisons (18 made possible by theory: mean, variance and coverage of 6
-    rows; 16 with a finite z).
+    comparisons (19 made possible by theory: mean, variance and coverage of 6
+    rows, and the MLE's E[KL] at n = 7, judged once for the estimator (exact for
+    n > 3); 17 with a finite z).
     """
     scenario = {"family": "normal", "params": {"mu": 0.1, "sigma2": 1e-40}, "sample_sizes": [2, 7]}
     with pytest.raises(
@@ -256,7 +257,7 @@ def test_spread_below_float64_resolution_is_refused_and_never_green(tmp_path: Pa
     mu = summary[summary["parameter"] == "mu"]
     assert (mu["variance"] > 1e6 * mu["exact_variance"]).all() and mu["z_variance"].isna().all()
     result = verdict(summary, expected=expected_rows(study.scenarios[0]))
-    assert not result["agree"] and (result["comparisons"], result["compared"]) == (18, 16)
+    assert not result["agree"] and (result["comparisons"], result["compared"]) == (19, 17)
     for n in (2, 7):
         assert [
             f for f in result["findings"] if f.startswith(f"mle mu at n = {n}: the MCSE of the variance is 0")

@@ -164,3 +164,27 @@ def test_report_never_says_agree_over_a_missing_comparison(tmp_path: Path) -> No
     assert "Simulation and exact theory disagree, or could not be compared" in html
     assert "mle sigma2 at n = 5: the simulated variance is 0 where the exact variance is 0.5" in html
     assert "Over all 8 comparisons" in html and "1 of them could not be made" in html
+
+
+def test_kl_is_judged_once_per_estimator_and_n_not_once_per_parameter_row() -> None:
+    """z_kl is repeated on each parameter row of the estimator: 2 n x 1 estimator = 2 comparisons, not 4."""
+    kl = {"kl": 0.101, "exact_kl": 0.1, "kl_mcse": 0.001, "z_kl": 1.0}
+    rows = [{**r, **kl} for r in GOOD]
+    v = verdict(table(*rows))
+    assert v["agree"] and v["comparisons"] == v["compared"] == 8 + 2
+    # Another estimator (its own fitted model) is its own comparison.
+    v = verdict(table(*rows, {**GOOD[0], **kl, "estimator": "unbiased"}))
+    assert v["comparisons"] == v["compared"] == 10 + 2 + 1
+    # A disagreeing KL is one finding, not one per parameter.
+    bad = [{**r, "z_kl": -5.0, "kl": 0.095} if r["n"] == 5 else r for r in rows]
+    v = verdict(table(*bad))
+    assert not v["agree"] and v["disagree"] == ["mle mu at n = 5 (z_kl = -5)"]
+    # A KL without a usable MCSE is one finding, where the exact value exists.
+    broken = [{**r, "kl_mcse": nan, "z_kl": nan} for r in rows]
+    v = verdict(table(*broken))
+    assert v["comparisons"] == 10 and v["compared"] == 8
+    assert sum("kl_mcse" in f or "MCSE of the kl" in f for f in v["findings"]) == 2
+    # ... unless E[KL^2] is infinite (the normal MLE at n = 4): then the MCSE does not exist, no comparison.
+    heavy = [{**r, "kl_mcse": nan, "z_kl": nan, "kl_finite_moments": 1} for r in rows]
+    v = verdict(table(*heavy))
+    assert v["agree"] and v["comparisons"] == v["compared"] == 8

@@ -212,6 +212,11 @@ class Family(ABC):
         """Estimate from raw data: ``estimate(statistics(x), n)``."""
         return self.estimate(self.statistics(x), x.shape[-1])
 
+    def kl_divergence(self, theta: Theta, theta_hat: Mapping[str, FloatArray]) -> FloatArray:
+        """KL(f_theta || f_theta-hat) of one observation, for arrays of estimates (see
+        :meth:`mlestudy.models.base.Model.kl_divergence`); families implement it in closed form."""
+        raise NotImplementedError(f"family {self.name!r} has no KL divergence")
+
     # -- information ----------------------------------------------------------
     @abstractmethod
     def fisher_information(self, theta: Mapping[str, FloatArray | float]) -> FloatArray:

@@ -29,6 +29,11 @@ class BernoulliMLE(ScalarEstimator):
 
         return bernoulli_coverage(model.theta["p"], n, level)
 
+    def exact_kl(self, model, n):
+        from ..theory.exact_kl import bernoulli_conditional_kl
+
+        return bernoulli_conditional_kl(model.theta["p"], n)
+
 
 class Bernoulli(Family):
     name = "bernoulli"
@@ -72,6 +77,11 @@ class Bernoulli(Family):
     ) -> dict[str, FloatArray]:
         # The number of successes in n trials is Binomial(n, p).
         return {"successes": rng.binomial(n, theta["p"], reps).astype(np.float64)}
+
+    def kl_divergence(self, theta: Theta, theta_hat: Mapping[str, FloatArray]) -> FloatArray:
+        from ..theory.kl_divergence import bernoulli_kl
+
+        return bernoulli_kl(theta["p"], theta_hat["p"])
 
     def fisher_information(self, theta: Mapping[str, FloatArray | float]) -> FloatArray:
         p = np.asarray(theta["p"], dtype=float)

@@ -50,6 +50,15 @@ class ExponentialMLE(ScalarEstimator):
         # E[(1/S)^k] < inf iff k < n for S ~ Gamma(n, rate).
         return n - 1
 
+    def exact_kl(self, model, n):
+        from ..theory.exact_kl import exponential_kl
+
+        return exponential_kl(n, n)
+
+    def kl_finite_moments(self, model, n):
+        # KL = r - 1 - log r with r proportional to 1/S: E[KL^k] < inf iff k < n.
+        return n - 1
+
 
 class ExponentialUnbiased(ExponentialMLE):
     name = "unbiased"
@@ -83,6 +92,15 @@ class ExponentialUnbiased(ExponentialMLE):
 
         said = exact_mean_sentence(rows, "rate", "(n − 1)/Σx is unbiased, E = λ")
         return [said] if said else []
+
+    def exact_kl(self, model, n):
+        from ..theory.exact_kl import exponential_kl
+
+        return exponential_kl(n, n - 1) if n >= 2 else math.nan
+
+    def kl_asymptote(self, model, n):
+        # (n - 1)/sum(x) is first-order equivalent to the MLE: 2n E[KL] / k -> 1 as well.
+        return len(model.parameter_names) / (2 * n)
 
 
 class Exponential(Family):
@@ -118,6 +136,11 @@ class Exponential(Family):
     ) -> dict[str, FloatArray]:
         # A sum of n exponentials with rate lambda is Gamma(n, scale 1/lambda).
         return {"total": rng.standard_gamma(n, reps) / theta["rate"]}
+
+    def kl_divergence(self, theta: Theta, theta_hat: Mapping[str, FloatArray]) -> FloatArray:
+        from ..theory.kl_divergence import exponential_kl
+
+        return exponential_kl(theta["rate"], theta_hat["rate"])
 
     def fisher_information(self, theta: Mapping[str, FloatArray | float]) -> FloatArray:
         lam = np.asarray(theta["rate"], dtype=float)

@@ -111,6 +111,11 @@ class GammaMLE(ScalarEstimator):
         # E[shape-hat^k] < inf iff k < (n-1)/2 (see the module docstring).
         return max(math.ceil((n - 1) / 2) - 1, 0)
 
+    def kl_finite_moments(self, model, n):
+        # The KL grows linearly in shape-hat (its log Gamma and shape-hat log(rate) terms nearly
+        # cancel), so it has the moments of shape-hat.
+        return self.finite_moments(model, "shape", n)
+
 
 class Gamma(Family):
     name = "gamma"
@@ -139,6 +144,11 @@ class Gamma(Family):
 
     def statistics(self, x: FloatArray) -> dict[str, FloatArray]:
         return {"mean": x.mean(axis=-1), "mean_log": np.log(x).mean(axis=-1)}
+
+    def kl_divergence(self, theta: Theta, theta_hat: Mapping[str, FloatArray]) -> FloatArray:
+        from ..theory.kl_divergence import gamma_kl
+
+        return gamma_kl(theta["shape"], theta["rate"], theta_hat["shape"], theta_hat["rate"])
 
     def fisher_information(self, theta: Mapping[str, FloatArray | float]) -> FloatArray:
         a = np.asarray(theta["shape"], dtype=float)

@@ -51,6 +51,16 @@ class NormalMLE(ScalarEstimator):
         said = exact_mean_sentence(rows, "sigma2", "E[σ̂²] = (n − 1)σ²/n, biased downwards by σ²/n")
         return [said] if said else []
 
+    def exact_kl(self, model, n):
+        from ..theory.exact_kl import normal_mle_kl
+
+        return normal_mle_kl(n)
+
+    def kl_finite_moments(self, model, n):
+        # KL has the terms sigma2 / sigma2-hat and (mu-hat - mu)^2 / sigma2-hat, both of order 1/W with
+        # W ~ chi2_{n-1}: E[W^-k] < inf iff k < (n - 1)/2.
+        return max(math.ceil((n - 1) / 2) - 1, 0)
+
 
 class NormalUnbiased(ScalarEstimator):
     name = "unbiased"
@@ -145,6 +155,11 @@ class Normal(Family):
         mean = rng.normal(theta["mu"], math.sqrt(theta["sigma2"] / n), reps)
         ss = theta["sigma2"] * rng.chisquare(n - 1, reps) if n > 1 else np.zeros(reps)
         return {"mean": mean, "ss": ss}
+
+    def kl_divergence(self, theta: Theta, theta_hat: Mapping[str, FloatArray]) -> FloatArray:
+        from ..theory.kl_divergence import normal_kl
+
+        return normal_kl(theta["mu"], theta["sigma2"], theta_hat["mu"], theta_hat["sigma2"])
 
     def fisher_information(self, theta: Mapping[str, FloatArray | float]) -> FloatArray:
         s2 = np.asarray(theta["sigma2"], dtype=float)

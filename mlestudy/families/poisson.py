@@ -29,6 +29,11 @@ class PoissonMLE(ScalarEstimator):
 
         return poisson_coverage(model.theta["rate"], n, level)
 
+    def exact_kl(self, model, n):
+        from ..theory.exact_kl import poisson_conditional_kl
+
+        return poisson_conditional_kl(model.theta["rate"], n)
+
 
 class Poisson(Family):
     name = "poisson"
@@ -68,6 +73,11 @@ class Poisson(Family):
     ) -> dict[str, FloatArray]:
         # A sum of n independent Poisson(lambda) counts is Poisson(n lambda).
         return {"total": rng.poisson(n * theta["rate"], reps).astype(np.float64)}
+
+    def kl_divergence(self, theta: Theta, theta_hat: Mapping[str, FloatArray]) -> FloatArray:
+        from ..theory.kl_divergence import poisson_kl
+
+        return poisson_kl(theta["rate"], theta_hat["rate"])
 
     def fisher_information(self, theta: Mapping[str, FloatArray | float]) -> FloatArray:
         lam = np.asarray(theta["rate"], dtype=float)

@@ -515,7 +515,8 @@ class LeastSquaresFit:
     iterations : (R,) int
         Newton / Gauss-Newton steps.
     status : (R,) int8
-        OK or NOT_CONVERGED; where the MLE (the start) is not OK, its status.
+        OK, NOT_CONVERGED or NO_MINIMISER (:func:`at_infinity`: the loss is as low at
+        infinity, beta NaN); where the MLE (the start) is not OK, its status.
     """
 
     beta: FloatArray
@@ -529,6 +530,29 @@ class LeastSquaresFit:
         """Sandwich standard errors sqrt(diag(cov)); NaN where rounding left a diagonal below 0."""
         with np.errstate(invalid="ignore"):
             return np.sqrt(np.diagonal(self.cov, axis1=-2, axis2=-1))
+
+
+RAY_SLACK = 1e-8
+"""Per observation: a saturated term (|eta| > 20) differs from its limit by < 2 exp(-20) = 4e-9."""
+
+
+def at_infinity(eta: FloatArray, y: FloatArray, loss: FloatArray) -> NDArray[np.bool_]:
+    """Whether the squared error's infimum is not at the fit: no finite minimiser (least squares).
+
+    The loss S(beta) = sum_i (y_i - sigmoid(x_i'beta))^2 is bounded, so it can decrease
+    all the way to infinity: along the fit's own ray t beta-hat, t -> inf, it tends to
+    S_inf = sum_i (y_i - H(eta_i))^2 with H the step function (1/2 at 0).  Where
+    S_inf <= S(beta-hat) + RAY_SLACK n, the loss is as low at infinity as at the fit, so the
+    fit is no finite global minimiser: on nearly separated data Newton then runs off to
+    |beta| ~ 1e4 with every |eta_i| > 20 (and S = S_inf up to e^-20 per observation).
+
+    Parameters
+    ----------
+    eta : (R, n) linear predictors at the fits; y : (R, n) responses; loss : (R,) S at the fits.
+    """
+    limit = np.where(eta > 0, 1.0, np.where(eta < 0, 0.0, 0.5))
+    s_inf = np.einsum("ij,ij->i", y - limit, y - limit)
+    return s_inf <= loss + RAY_SLACK * eta.shape[1]
 
 
 def least_squares(
@@ -613,7 +637,10 @@ def least_squares(
             max_iter=max_iter,
         )
         status = np.where(usable, res.status, start.status[sl]).astype(np.int8)
-        mu, w, _ = _logistic_parts(_linear(xb, np.nan_to_num(res.beta)))
+        eta = _linear(xb, np.nan_to_num(res.beta))
+        mu, w, _ = _logistic_parts(eta)
+        status[usable & (status == Status.OK) & at_infinity(eta, yb, -2.0 * res.loglik)] = Status.NO_MINIMISER
+        usable = usable & (status != Status.NO_MINIMISER)
         a, meat = np.moveaxis(weighted_gram(pairs, np.stack([w * w, ((yb - mu) * w) ** 2], axis=2), p), 1, 0)
         bread = batched_inverse(a)
         cov = bread @ meat @ bread

@@ -260,6 +260,26 @@ class Estimator(ABC):
         """
         return math.inf
 
+    # -- KL divergence of the fitted model (only for estimators of every parameter) ---------------
+    def exact_kl(self, model: Model, n: int) -> float:
+        """Exact E[KL(true || fitted)] per observation at n, over the replications the summary's ``kl``
+        averages (those with a finite KL); ``inf`` where it is infinite, NaN where no closed form is known."""
+        return math.nan
+
+    def kl_asymptote(self, model: Model, n: int) -> float:
+        """First-order E[KL] = tr(I_1 AVar) / (2n): k/(2n) for the MLE (k parameters), NaN if unknown.
+
+        Asymptotic theory, never judged as exact: 2n E[KL] / k -> 1 for the MLE.
+        """
+        return len(model.parameter_names) / (2 * n) if self.is_mle else math.nan
+
+    def kl_finite_moments(self, model: Model, n: int) -> float:
+        """Highest integer k with E[KL^k] finite over the replications with a finite KL (``inf`` if all).
+
+        ``kl`` needs k >= 1 and ``kl_mcse`` k >= 2; otherwise the summary prints NaN.
+        """
+        return math.inf
+
 
 class Model(ABC):
     """A statistical model bound to one scenario's parameters and design.
@@ -430,6 +450,31 @@ class Model(ABC):
         report never names a model); the generic caption stands alone otherwise.
         """
         return {}
+
+    # -- KL divergence ----------------------------------------------------------
+    def kl_divergence(self, theta_hat: Mapping[str, FloatArray], n: int) -> FloatArray:
+        """Per-observation KL(true model || fitted model) of each replication.
+
+        E over one new observation of log f_theta(Y) - log f_theta-hat(Y): the expected
+        excess cross-entropy of the fit.  For a model with covariates, averaged over the
+        covariate law (random design) or over the n rows of the fixed design at n.
+
+        Parameters
+        ----------
+        theta_hat : every flat parameter's estimates, arrays of one length R.
+        n : the sample size (selects the fixed design's rows).
+
+        Returns
+        -------
+        (R,) array: +inf where the fit gives zero mass where the truth has mass, NaN
+        where an estimate is NaN (or a quadrature could not be resolved).
+        """
+        raise NotImplementedError(f"model {self.name!r} has no KL divergence")
+
+    @property
+    def has_kl_divergence(self) -> bool:
+        """Whether :meth:`kl_divergence` is implemented."""
+        return type(self).kl_divergence is not Model.kl_divergence
 
     def describe(self) -> str:
         """The data-generating mechanism in words, for the report."""

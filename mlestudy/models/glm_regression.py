@@ -136,6 +136,21 @@ class GLMRegression(RegressionModel):
         """Exact P(no MLE) where theory has it; NaN elsewhere."""
         return math.nan
 
+    def kl_divergence(self, theta_hat: Mapping[str, FloatArray], n: int) -> FloatArray:
+        """E_x KL(y | x; beta || y | x; beta-hat): closed forms for Poisson, quadrature for logistic and
+        softmax (:mod:`..theory.kl_divergence`, :mod:`..theory.kl_glm`)."""
+        from ..theory.kl_divergence import poisson_regression_kl, poisson_regression_kl_fixed
+        from ..theory.kl_glm import categorical_kl
+
+        beta_hat = np.stack([np.asarray(theta_hat[c], dtype=float) for c in self.coefficients], axis=1)
+        x = self.fixed_design(n) if self.law.fixed else None
+        features, rho = self._law
+        if self.family_name == "poisson":
+            if x is not None:
+                return poisson_regression_kl_fixed(self.beta, beta_hat, x)
+            return poisson_regression_kl(self.beta, beta_hat, features, self.law.feature_covariance)
+        return categorical_kl(self.family_name, self.beta, beta_hat, features=features, correlation=rho, x=x)
+
     def weights(self, eta: FloatArray) -> FloatArray:
         """The GLM weights w(eta) of the information X'WX (logistic and Poisson)."""
         raise NotImplementedError
@@ -181,6 +196,10 @@ class LeastSquares(Estimator):
     def asymptotic_relative_efficiency(self, model: GLMRegression, parameter: str, n: int) -> float:
         return float(model.least_squares_efficiency(n)[model.coefficients.index(parameter)])
 
+    def kl_asymptote(self, model: GLMRegression, n: int) -> float:
+        """tr(I_1 A^-1 B A^-1) / (2n): first-order E[KL] of least squares, above the MLE's k/(2n)."""
+        return model.least_squares_kl_asymptote(n)
+
 
 class LogisticRegression(GLMRegression):
     name = "logistic_regression"
@@ -206,6 +225,21 @@ class LogisticRegression(GLMRegression):
             return np.diag(inverse) / np.diag(sandwich)
         features, rho = self._law
         return least_squares.least_squares_efficiency(self.family_name, self.beta, features, rho)
+
+    def least_squares_kl_asymptote(self, n: int) -> float:
+        """tr(I A^-1 B A^-1) / (2n) with per-observation I and sandwich (random design), or
+        tr(X'WX S) / (2n) with S the fixed design's sandwich covariance (first-order theory)."""
+        from ..theory import glm_information, least_squares
+
+        if self.law.fixed:
+            x = self.fixed_design(n)
+            sandwich = least_squares.least_squares_sandwich_fixed_design(self.family_name, self.beta, x)
+            info = glm_information.information_fixed_design(self.family_name, self.beta, x)
+            return float(np.trace(info @ sandwich)) / (2 * n)
+        features, rho = self._law
+        sandwich = least_squares.least_squares_sandwich(self.family_name, self.beta, features, rho)
+        info = glm_information.expected_information(self.family_name, self.beta, features, rho)
+        return float(np.trace(info @ sandwich)) / (2 * n)
 
     def sample(self, streams: Streams, n: int, rows: int) -> Data:
         x = self.design_matrix(streams, n, rows)

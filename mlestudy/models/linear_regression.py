@@ -106,6 +106,20 @@ class OLS(Estimator):
         said = exact_mean_sentence(rows, "sigma2", f"E[σ̂²] = (n − p)σ²/n with p = {model.p} coefficients")
         return [said] if said else []
 
+    def exact_kl(self, model: LinearRegression, n: int) -> float:
+        from ..theory import exact_kl
+
+        if model.law.fixed:
+            return exact_kl.linear_regression_fixed_kl(n, model.p)
+        if model.law.gaussian:
+            return exact_kl.linear_regression_gaussian_kl(n, model.p)
+        return math.nan
+
+    def kl_finite_moments(self, model: LinearRegression, n: int) -> float:
+        # sigma2 / sigma2-hat = n / W with W ~ chi2_{n-p}: E[W^-k] < inf iff k < (n - p)/2; the
+        # coefficient term delta' M delta / sigma2-hat has the same order (and beta-hat's moments).
+        return max(math.ceil((n - model.p) / 2) - 1, 0)
+
 
 class UnbiasedVariance(Estimator):
     """RSS/(n - p): unbiased for sigma2."""
@@ -251,3 +265,17 @@ class LinearRegression(RegressionModel):
             return {}
         s2 = self.theta["sigma2"]
         return {name: s2 * data["xtx_inv_diag"][:, j] for j, name in enumerate(self.coefficients)}
+
+    def kl_divergence(self, theta_hat: Mapping[str, FloatArray], n: int) -> FloatArray:
+        """1/2 [r - 1 - log r + delta' M delta / sigma2-hat], M = E[x x'] or X'X / n (:mod:`..theory.kl_divergence`)."""
+        from ..theory.kl_divergence import linear_regression_kl
+
+        delta = (
+            np.stack([np.asarray(theta_hat[c], dtype=float) for c in self.coefficients], axis=1) - self.beta
+        )
+        if self.law.fixed:
+            x = self.fixed_design(n)
+            moment = x.T @ x / n
+        else:
+            moment = self.law.second_moment
+        return linear_regression_kl(self.theta["sigma2"], delta, theta_hat["sigma2"], moment)

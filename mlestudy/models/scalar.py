@@ -136,6 +136,15 @@ class ScalarModel(Model):
         # information is infinite (p = 0 gives a bound of exactly 0).
         return self.family.crlb(self.theta, n)
 
+    def kl_divergence(self, theta_hat: Mapping[str, FloatArray], n: int) -> FloatArray:
+        return self.family.kl_divergence(self.theta, theta_hat)
+
+    @property
+    def has_kl_divergence(self) -> bool:
+        from ..families.base import Family
+
+        return type(self.family).kl_divergence is not Family.kl_divergence
+
     def describe(self) -> str:
         return self.family.description
 

@@ -7,6 +7,8 @@ rule report:
         grids=list(grid_figures().values()),
         template="report/template.html.j2",
         manifest="results/manifest.json",
+        chapter=[*CHAPTER_TABLES.values(), *CHAPTER_FIGURES.values()],
+        chapter_template="report/chapter.html.j2",
     output:
         html="report/report.html",
         # The verdict in one sentence, for the closing line of a run (workflow/logger).
@@ -22,6 +24,7 @@ rule report:
         # Job timings are read from whichever of these exist; they are not
         # inputs, so a missing one never re-runs a simulation.
         benchmarks=simulate_benchmarks(),
+        chapter={"tables": CHAPTER_TABLES, "figures": CHAPTER_FIGURES},
         code=lambda wc: job_code("report.py"),
     script:
         "../../scripts/report.py"
