@@ -59,7 +59,10 @@ def in_process_compute(workdir: Path) -> float:
 
     def ranges(sc, n: int) -> list[tuple[int, int]]:
         # Scenario.chunks took no n before chunks were sized by their work (benchmarks/scale.py's "before").
-        return sc.chunks(n)
+        try:
+            return sc.chunks(n)
+        except TypeError:
+            return sc.chunks()
 
     out = workdir / "in-process"
     start = time.perf_counter()
@@ -81,11 +84,34 @@ def in_process_compute(workdir: Path) -> float:
         extremes = sorted({min(sc.sample_sizes), max(sc.sample_sizes)})
         jobs.figures_job(sc, tables[-1], [f for n in extremes for f in files[n]], figures[sc.name])
     jobs.concat_job(tables, out / "summary.csv")
+    _chapter(study, out)
     jobs.manifest_job(study.raw, chunks, {}, out / "manifest.json")
     jobs.report_job(
-        study.raw, out / "summary.csv", checks, figures, [], ROOT / "report/template.html.j2", out / "r.html"
+        study.raw,
+        out / "summary.csv",
+        checks,
+        figures,
+        [],
+        workdir / "report/template.html.j2",
+        out / "r.html",
     )
     return time.perf_counter() - start
+
+
+def _chapter(study, out: Path) -> None:
+    """The loss-function chapter's jobs, where this version has them (not before issue 10)."""
+    import mlestudy
+
+    if not (Path(mlestudy.__file__).parent / "losses").is_dir():
+        return
+    from mlestudy.losses import jobs as chapter
+
+    tables = {name: out / "chapter" / Path(path).name for name, path in chapter.TABLES.items()}
+    gradient = ("gradient_steps", "gradient_curves", "gradient_one_observation")
+    chapter.gradient_job(chapter.chapter_params(study, "gradient"), {k: tables[k] for k in gradient})
+    numerics = ("underflow", "logsumexp", "bce")
+    chapter.numerics_job(chapter.chapter_params(study, "numerics"), {k: tables[k] for k in numerics})
+    chapter.figure_job(tables["gradient_curves"], out / "chapter" / "gradient_descent.png")
 
 
 def measure(cores: int = 2, runs: int = 3) -> dict:
