@@ -110,7 +110,9 @@ def test_memory_request_covers_a_real_job(tmp_path: Path) -> None:
         "sim = {'family': 'normal', 'params': {'mu': 0.0, 'sigma2': 1.0}, 'seed': 3,"
         " 'estimators': ['mle', 'unbiased'], 'sampler': 'data', 'design': {}}\n"
         f"simulate_job('m', sim, n={n}, first=0, stop={reps}, output={str(tmp_path / 'x.parquet')!r})\n"
-        "import resource; print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n"  # KiB on Linux
+        # VmHWM, the peak RSS of this process's own memory: getrusage's ru_maxrss survives
+        # exec, so in a subprocess of a big pytest worker it reported the worker's size.
+        "import re; print(re.search(r'VmHWM:\\s*(\\d+) kB', open('/proc/self/status').read())[1])\n"
     )
     out = subprocess.run(
         [sys.executable, "-c", code],
