@@ -51,12 +51,11 @@ def in_process_compute(workdir: Path) -> float:
     import mlestudy.figures  # noqa: F401 - warm imports: measure the work, not the imports
     import mlestudy.numerical  # noqa: F401
     import mlestudy.report  # noqa: F401
-    from mlestudy import jobs
+    from mlestudy import jobs, outputs
     from mlestudy.config import load
-    from mlestudy import outputs
     from mlestudy.outputs import FIGURES
 
-    FORMAT = getattr(outputs, "FIGURE_FORMAT", "png")  # the workflow's own format (PNG before SVG)
+    fmt = getattr(outputs, "FIGURE_FORMAT", "png")  # the workflow's own format (PNG before SVG)
 
     study = load(workdir / "config.yaml")
 
@@ -83,7 +82,7 @@ def in_process_compute(workdir: Path) -> float:
         jobs.check_job(sc.name, sc.check_params(study.check_replications), checks[-1])
         tables.append(out / f"{sc.name}.csv")
         jobs.aggregate_job(sc, [f for n in sc.sample_sizes for f in files[n]], tables[-1])
-        figures[sc.name] = {name: str(out / f"{sc.name}-{name}.{FORMAT}") for name in FIGURES}
+        figures[sc.name] = {name: str(out / f"{sc.name}-{name}.{fmt}") for name in FIGURES}
         extremes = sorted({min(sc.sample_sizes), max(sc.sample_sizes)})
         jobs.figures_job(sc, tables[-1], [f for n in extremes for f in files[n]], figures[sc.name])
     jobs.concat_job(tables, out / "summary.csv")
