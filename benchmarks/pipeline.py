@@ -42,8 +42,13 @@ def snakemake_run(workdir: Path, cores: int) -> tuple[float, int]:
         [str(SNAKEMAKE), "--cores", str(cores)], cwd=workdir, capture_output=True, text=True, check=True
     )
     wall = time.perf_counter() - start
-    done = re.findall(r"(\d+) of (\d+) steps \(100%\) done", result.stderr)
-    return wall, int(done[-1][1])
+    return wall, jobs_done(result.stdout + result.stderr)
+
+
+def jobs_done(output: str) -> int:
+    """Jobs of a finished run, from Snakemake's own log or the mlestudy logger's closing line."""
+    done = re.findall(r"(\d+) of (\d+) steps \(100%\) done|Done: (\d+) jobs in", output)
+    return int(done[-1][1] or done[-1][2])
 
 
 def in_process_compute(workdir: Path) -> float:

@@ -32,6 +32,7 @@ import time
 from pathlib import Path
 
 import hot_path
+import pipeline
 import yaml
 
 HERE = Path(__file__).resolve().parent
@@ -93,7 +94,7 @@ def run_study(source: Path, config: dict | None, cores: int) -> dict:
         wall, cpu = time.perf_counter() - start, children_cpu() - cpu
         if result.returncode:
             raise RuntimeError(result.stderr[-3000:])
-        jobs = int(result.stderr.rsplit(" steps (100%) done", 1)[0].rsplit(" of ", 1)[1])
+        jobs = pipeline.jobs_done(result.stdout + result.stderr)
     return {"wall": wall, "cpu": cpu, "jobs": jobs}
 
 
