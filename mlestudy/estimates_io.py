@@ -66,10 +66,14 @@ def read_meta(path: str | Path) -> dict:
 
 def read_estimates(paths: Iterable[str | Path]) -> pd.DataFrame:
     """Concatenate chunk files, ordered by replication, each verified (:func:`mlestudy.verify.read_table`)."""
-    import pandas as pd
-
-    frames = [verify.read_table(p).to_pandas() for p in paths]
-    return pd.concat(frames, ignore_index=True).sort_values("replication", ignore_index=True)
+    # Each chunk is a contiguous, ordered range: put the chunks in order and join
+    # them in Arrow, so that 10^6 rows are neither copied twice nor sorted.
+    tables = [verify.read_table(p) for p in paths]
+    tables.sort(key=lambda t: t["replication"][0].as_py() if t.num_rows else -1)
+    frame = pa.concat_tables(tables, promote_options="default").to_pandas()
+    if not frame["replication"].is_monotonic_increasing:
+        frame = frame.sort_values("replication", ignore_index=True)
+    return frame
 
 
 def group_by_n(paths: Iterable[str | Path], metas: Mapping[str, dict] | None = None) -> dict[int, list[str]]:

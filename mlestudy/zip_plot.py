@@ -40,8 +40,15 @@ def zip_targets(scenario: Scenario) -> list[tuple[str, str]]:
     return out[:MAX_PANELS]
 
 
-def zip_data(values: np.ndarray, se: np.ndarray, truth: float, level: float) -> dict[str, np.ndarray]:
-    """Rank (fractional centile of |z|, 0-100), lower and upper limits and cover flags, sorted by |z|."""
+def zip_data(
+    values: np.ndarray, se: np.ndarray, truth: float, level: float, shown: int | None = None
+) -> dict[str, np.ndarray]:
+    """Rank (fractional centile of |z|, 0-100), lower and upper limits and cover flags, sorted by |z|.
+
+    With ``shown``, only that many intervals evenly spaced in rank, found by a
+    partial sort (a million replications need no full one); ``coverage`` and
+    ``count`` always describe every interval.
+    """
     from scipy.special import ndtri
 
     ok = np.isfinite(values) & np.isfinite(se)
@@ -50,10 +57,23 @@ def zip_data(values: np.ndarray, se: np.ndarray, truth: float, level: float) -> 
     with np.errstate(all="ignore"):
         score = np.abs(values - truth) / se
     score = np.where(np.isnan(score), np.inf, score)  # se = 0 and a miss: ranked last
-    order = np.argsort(score, kind="stable")
+    count = len(score)
+    if shown is None or shown >= count:
+        at = np.arange(count)
+        order = np.argsort(score, kind="stable")
+    else:
+        at = np.unique(np.linspace(0, count - 1, shown).round().astype(int))
+        order = np.argpartition(score, at)[at]
     lo, hi = values[order] - z * se[order], values[order] + z * se[order]
-    rank = 100 * (np.arange(len(order)) + 0.5) / max(len(order), 1)
-    return {"rank": rank, "lo": lo, "hi": hi, "covers": (lo <= truth) & (truth <= hi)}
+    covered = np.count_nonzero((values - z * se <= truth) & (truth <= values + z * se))
+    return {
+        "rank": 100 * (at + 0.5) / max(count, 1),
+        "lo": lo,
+        "hi": hi,
+        "covers": (lo <= truth) & (truth <= hi),
+        "coverage": covered / count if count else np.nan,
+        "count": count,
+    }
 
 
 def plot_zip(scenario: Scenario, estimates: Mapping[int, pd.DataFrame]) -> plt.Figure:
@@ -71,13 +91,10 @@ def plot_zip(scenario: Scenario, estimates: Mapping[int, pd.DataFrame]) -> plt.F
             values = frame[f"{estimator}.{parameter}"].to_numpy()[usable]
             se = frame[f"{estimator}.se.{parameter}"].to_numpy()[usable]
             truth = model.theta[parameter]
-            d = zip_data(values, se, truth, scenario.ci_level)
-            if len(d["rank"]):
-                pick = np.unique(
-                    np.linspace(0, len(d["rank"]) - 1, min(SHOWN, len(d["rank"]))).round().astype(int)
-                )
+            d = zip_data(values, se, truth, scenario.ci_level, shown=SHOWN)
+            if d["count"]:
                 for covers, colour in ((True, "#4c72b0"), (False, "#c44e52")):
-                    k = pick[d["covers"][pick] == covers]
+                    k = np.flatnonzero(d["covers"] == covers)
                     segs = np.stack(
                         [np.c_[d["lo"][k], d["rank"][k]], np.c_[d["hi"][k], d["rank"][k]]], axis=1
                     )
@@ -85,13 +102,13 @@ def plot_zip(scenario: Scenario, estimates: Mapping[int, pd.DataFrame]) -> plt.F
                     # A zero-width interval (SE = 0, e.g. p-hat on the boundary) is a point: drawn as a tick.
                     point = k[d["hi"][k] == d["lo"][k]]
                     ax.plot(d["lo"][point], d["rank"][point], "|", color=colour, ms=4, mew=0.9)
-                coverage = float(d["covers"].mean())
-                mcse = math.sqrt(coverage * (1 - coverage) / len(d["rank"]))
+                coverage = float(d["coverage"])
+                mcse = math.sqrt(coverage * (1 - coverage) / d["count"])
                 ax.axhspan(
                     100 * (coverage - 2 * mcse), 100 * (coverage + 2 * mcse), color="0.6", alpha=0.35, lw=0
                 )
-                finite = np.isfinite(d["lo"][pick]) & np.isfinite(d["hi"][pick])
-                lo, hi = np.quantile(d["lo"][pick][finite], 0.02), np.quantile(d["hi"][pick][finite], 0.98)
+                finite = np.isfinite(d["lo"]) & np.isfinite(d["hi"])
+                lo, hi = np.quantile(d["lo"][finite], 0.02), np.quantile(d["hi"][finite], 0.98)
                 pad = 0.05 * (hi - lo) if hi > lo else 1.0
                 ax.set_xlim(min(lo, truth) - pad, max(hi, truth) + pad)
             ax.axvline(truth, color="k", lw=0.9)

@@ -25,6 +25,19 @@ def test_misses_sit_above_every_cover_at_the_coverage_rank() -> None:
                        * se[np.argsort(np.abs(values - truth) / se, kind="stable")])  # fmt: skip
 
 
+def test_shown_intervals_are_the_full_ranking_at_evenly_spaced_ranks() -> None:
+    rng = np.random.default_rng(5)
+    truth, se = 1.0, rng.uniform(0.5, 1.5, 50_001)
+    values = truth + 0.1 + se * rng.standard_normal(len(se))
+    full, part = zip_data(values, se, truth, 0.95), zip_data(values, se, truth, 0.95, shown=200)
+    at = np.unique(np.linspace(0, len(se) - 1, 200).round().astype(int))
+    assert len(part["rank"]) == len(at) == 200
+    for key in ("rank", "lo", "hi", "covers"):
+        assert np.array_equal(part[key], full[key][at]), key  # scores are continuous: no ties to order
+    assert part["count"] == full["count"] == len(se)
+    assert part["coverage"] == full["coverage"] == full["covers"].mean()
+
+
 def test_targets_are_the_first_element_of_each_block_mle_first() -> None:
     cfg = {"name": "o", "family": "linear_regression", "params": {"beta": [1.0, 2.0], "sigma2": 1.0},
            "sample_sizes": [10], "replications": 10000, "estimators": ["unbiased", "mle"]}  # fmt: skip
