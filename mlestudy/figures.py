@@ -311,16 +311,40 @@ def plot_sampling(scenario: Scenario, estimates: Mapping[int, pd.DataFrame]) -> 
                 # numpy bins, matplotlib draws: seaborn's histplot spends seconds per
                 # million replications inspecting its input (a 10^9-draw study's figures).
                 density, edges = np.histogram(z[(z >= lo) & (z <= hi)], bins=_bins(z, lo, hi), density=True)
+                label = math_label(p, hat=True) if len(names) > 1 else f"{estimator} {math_label(p, hat=True)}, {z.size:,} replications"  # fmt: skip
                 ax.stairs(density, edges, fill=len(names) == 1, alpha=0.5 if len(names) == 1 else 1.0,
-                          color=style["color"], label=f"{estimator} {math_label(p, hat=True)}, {z.size:,} replications")  # fmt: skip
+                          color=style["color"], label=label)  # fmt: skip
             grid = np.linspace(lo, hi, 400)
             ax.plot(grid, stats.norm.pdf(grid), "k-", lw=1.3, label="N(0, 1): efficient and normal")
             ax.set_xlim(lo, hi)
+            # A block's coefficients share one legend title (estimator, replications) and sit
+            # three to a row; the y-axis leaves room above the bars for the legend's rows.
+            columns = 3 if len(names) > 1 else 1
+            title = f"{estimator}, {_replications(zs)} replications" if len(names) > 1 else None
+            rows = -(-(len(names) + 1) // columns) + (title is not None)
+            _legend_headroom(ax, rows)
             ax.set_title(f"{scenario.name}, {estimator}: {math_label(block)}, n = {n}")
             hat, par = (s.strip("$") for s in _symbols(block))
             ax.set_xlabel(f"$({hat} - {par})\\,/\\,\\sqrt{{\\mathrm{{CRLB}}}}$")
-            ax.legend(fontsize=8.5, frameon=False)
+            ax.legend(fontsize=8.5, title_fontsize=8.5, frameon=False, loc="upper left", ncols=columns, title=title,
+                      alignment="left")  # fmt: skip
     return fig
+
+
+def _replications(zs: Mapping[str, np.ndarray]) -> str:
+    """The replications behind a block's histograms: one count, or a range where the coefficients differ."""
+    sizes = sorted({z.size for z in zs.values()})
+    return f"{sizes[0]:,}" if len(sizes) == 1 else f"{sizes[0]:,}–{sizes[-1]:,}"
+
+
+LEGEND_LINE = 0.09
+"""Share of a sampling panel's height one legend row takes (8.5 pt text in a panel about 2.3 in high)."""
+
+
+def _legend_headroom(ax: plt.Axes, rows: int) -> None:
+    """Raise the top of the y-axis so the legend sits above the bars and curves, not over them."""
+    share = min(0.6, 0.06 + LEGEND_LINE * rows)
+    ax.set_ylim(0, ax.get_ylim()[1] / (1 - share))
 
 
 MAX_LATTICE_BINS = 2000
