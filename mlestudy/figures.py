@@ -290,6 +290,7 @@ def plot_sampling(scenario: Scenario, estimates: Mapping[int, pd.DataFrame]) -> 
     fig, axes = plt.subplots(len(pairs), len(estimates), figsize=(PANEL_INCHES[0] * len(estimates), 3.2 * len(pairs)),
                              squeeze=False, layout="constrained")  # fmt: skip
     for i, (estimator, block, names) in enumerate(pairs):
+        vector = len(names) > 1  # a block's coefficients: outlines, one shared legend title
         for j, (n, frame) in enumerate(sorted(estimates.items())):
             ax = axes[i, j]
             crlb = _crlb(model, n)
@@ -311,17 +312,17 @@ def plot_sampling(scenario: Scenario, estimates: Mapping[int, pd.DataFrame]) -> 
                 # numpy bins, matplotlib draws: seaborn's histplot spends seconds per
                 # million replications inspecting its input (a 10^9-draw study's figures).
                 density, edges = np.histogram(z[(z >= lo) & (z <= hi)], bins=_bins(z, lo, hi), density=True)
-                label = math_label(p, hat=True) if len(names) > 1 else f"{estimator} {math_label(p, hat=True)}, {z.size:,} replications"  # fmt: skip
-                ax.stairs(density, edges, fill=len(names) == 1, alpha=0.5 if len(names) == 1 else 1.0,
-                          color=style["color"], label=label)  # fmt: skip
+                label = math_label(p, hat=True) if vector else f"{estimator} {math_label(p, hat=True)}, {z.size:,} replications"  # fmt: skip
+                ax.stairs(density, edges, fill=not vector, alpha=1.0 if vector else 0.5, color=style["color"],
+                          label=label)  # fmt: skip
             grid = np.linspace(lo, hi, 400)
             ax.plot(grid, stats.norm.pdf(grid), "k-", lw=1.3, label="N(0, 1): efficient and normal")
             ax.set_xlim(lo, hi)
             # A block's coefficients share one legend title (estimator, replications) and sit
             # three to a row; the y-axis leaves room above the bars for the legend's rows.
-            columns = 3 if len(names) > 1 else 1
-            title = f"{estimator}, {_replications(zs)} replications" if len(names) > 1 else None
-            rows = -(-(len(names) + 1) // columns) + (title is not None)
+            columns = 3 if vector else 1
+            title = f"{estimator}, {_replications(zs)} replications" if vector else None
+            rows = math.ceil((len(names) + 1) / columns) + vector
             _legend_headroom(ax, rows)
             ax.set_title(f"{scenario.name}, {estimator}: {math_label(block)}, n = {n}")
             hat, par = (s.strip("$") for s in _symbols(block))
