@@ -21,6 +21,7 @@ times: they move less when other work shares the machine.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import resource
@@ -29,6 +30,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import hot_path
@@ -71,6 +73,17 @@ def tree(revision: str | None, into: Path) -> Path:
     return into
 
 
+@contextlib.contextmanager
+def fresh_copy(source: Path, config: dict | None) -> Iterator[Path]:
+    """A temporary copy of ``source`` without results, with ``config`` (None: its own config.yaml)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp) / "w"
+        shutil.copytree(source, work, symlinks=True)
+        if config is not None:
+            (work / "config.yaml").write_text(yaml.safe_dump(config))
+        yield work
+
+
 def children_cpu() -> float:
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     return usage.ru_utime + usage.ru_stime
@@ -78,11 +91,7 @@ def children_cpu() -> float:
 
 def run_study(source: Path, config: dict | None, cores: int) -> dict:
     """One complete fresh run of a copy of ``source``: wall and CPU seconds, jobs."""
-    with tempfile.TemporaryDirectory() as tmp:
-        work = Path(tmp) / "w"
-        shutil.copytree(source, work, symlinks=True)
-        if config is not None:
-            (work / "config.yaml").write_text(yaml.safe_dump(config))
+    with fresh_copy(source, config) as work:
         cpu, start = children_cpu(), time.perf_counter()
         result = subprocess.run(
             [str(SNAKEMAKE), "--cores", str(cores)],
@@ -100,10 +109,7 @@ def run_study(source: Path, config: dict | None, cores: int) -> dict:
 
 def dry_run_seconds(source: Path, config: dict) -> float:
     """Wall seconds of Snakemake planning a fresh study (``-n``): its start-up, the Snakefile, the DAG."""
-    with tempfile.TemporaryDirectory() as tmp:
-        work = Path(tmp) / "w"
-        shutil.copytree(source, work, symlinks=True)
-        (work / "config.yaml").write_text(yaml.safe_dump(config))
+    with fresh_copy(source, config) as work:
         start = time.perf_counter()
         subprocess.run([str(SNAKEMAKE), "-n", "--cores", "1"], cwd=work, capture_output=True, check=True,
                        env=dict(os.environ, PYTHONPATH=str(work)))  # fmt: skip
@@ -112,11 +118,7 @@ def dry_run_seconds(source: Path, config: dict) -> float:
 
 def compute_seconds(source: Path, config: dict | None = None) -> float:
     """A study's work in one warm process, with ``source``'s package (default: the default study)."""
-    with tempfile.TemporaryDirectory() as tmp:
-        work = Path(tmp) / "w"
-        shutil.copytree(source, work, symlinks=True)
-        if config is not None:
-            (work / "config.yaml").write_text(yaml.safe_dump(config))
+    with fresh_copy(source, config) as work:
         code = (
             f"import sys; sys.path[:0] = [{str(work)!r}, {str(HERE)!r}]\n"
             "from pathlib import Path; import pipeline\n"
@@ -158,8 +160,10 @@ def measure(baseline: str, big_runs: int = 3, default_runs: int = 3) -> dict:
                 default[name].append(run_study(source, None, cores=2))
         compute = {name: compute_seconds(source) for name, source in trees.items()}
         # The floor of any job layout: the 10^9 study's work in one warm process.
-        big_compute = {name: median([compute_seconds(source, BIG) for _ in range(big_runs)])
-                       for name, source in trees.items()}  # fmt: skip
+        big_compute = {
+            name: median([compute_seconds(source, BIG) for _ in range(big_runs)])
+            for name, source in trees.items()
+        }
         dry = {
             name: median([dry_run_seconds(source, BIG) for _ in range(big_runs)])
             for name, source in trees.items()
