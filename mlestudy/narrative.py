@@ -46,11 +46,15 @@ def captions(model: object, summary: pd.DataFrame) -> dict[str, str]:
 
     A sentence about exact-theory lines appears only if some row has that theory,
     one about blocks drawn as ratios only if the scenario has a block of several
-    coefficients (see :data:`mlestudy.outputs.CAPTIONS`).
+    coefficients, one about log scales only if it has a block of one (see
+    :data:`mlestudy.outputs.CAPTIONS`).
     """
+    present = set(summary["parameter"].astype(str)) if len(summary) else set()
+    sizes = {len(present & set(block.flat_names)) for block in model.blocks}  # as the figures group them
     holds = {
         "": True,
-        "vector": bool(len(summary)) and bool(summary["parameter"].astype(str).str.contains(r"\[").any()),
+        "vector": any(size > 1 for size in sizes),
+        "scalar": 1 in sizes,
         "infinite": _has_infinite_mcse(summary),
         "several": summary["estimator"].nunique() > 1,
     }

@@ -36,7 +36,8 @@ CAPTIONS = {
         ("vector", "A block of coefficients is drawn as bias / √CRLB, so every coefficient shares one axis."),
     ],
     "variance": [
-        ("", "Variance against n (log scale), ± 2 MCSE. Dashed: the Cramér–Rao bound."),
+        ("", "Variance against n, ± 2 MCSE. Dashed: the Cramér–Rao bound."),
+        ("scalar", "A parameter on its own is drawn on a log scale."),
         ("theory", "Lines: exact variance."),
         ("vector", "A block of coefficients is drawn as variance / CRLB (1 = the bound), on a linear axis."),
     ],
@@ -50,9 +51,10 @@ CAPTIONS = {
         ("infinite", "Points without bars have no finite Monte Carlo error (an infinite fourth moment)."),
     ],
     "mse": [
-        ("", "Mean squared error against n (log scale), ± 2 MCSE, with the Cramér–Rao bound dashed."),
+        ("", "Mean squared error against n, ± 2 MCSE, with the Cramér–Rao bound dashed."),
+        ("scalar", "A parameter on its own is drawn on a log scale."),
         ("theory", "Lines: exact MSE."),
-        ("vector", "A block of coefficients is drawn as MSE / CRLB."),
+        ("vector", "A block of coefficients is drawn as MSE / CRLB, on a linear axis."),
         ("several", "Compare the estimators' MSE: an unbiased one need not be the better."),
     ],
     "coverage": [
@@ -85,7 +87,8 @@ CAPTIONS = {
 """The generic caption of each figure as (condition, sentence) pairs, true of every model.
 
 A sentence with a condition is kept only when the scenario's figure draws it
-(``theory``: exact lines; ``vector``: a block of several coefficients;
+(``theory``: exact lines; ``vector``: a block of several coefficients; ``scalar``: a
+block of one, drawn on its own scale;
 ``infinite``: a point without a finite MCSE; ``several``: more than one estimator).
 What is particular to a model's figure is the model's to add
 (:meth:`mlestudy.models.base.Model.figure_notes`); see :func:`mlestudy.narrative.captions`.
@@ -94,12 +97,12 @@ What is particular to a model's figure is the model's to add
 ALT = {
     "bias": "Bias of {estimates} against sample size n ({sizes}), log n axis: simulated points with "
     "± 2 MCSE bars and the exact bias as lines where theory gives it",
-    "variance": "Variance of {estimates} against n ({sizes}), log axes: simulated points with "
+    "variance": "Variance of {estimates} against n ({sizes}), log n axis: simulated points with "
     "± 2 MCSE bars, exact variance as lines where theory gives it and the Cramér–Rao bound dashed",
     "efficiency": "Efficiency, the Cramér–Rao bound divided by the variance, of {estimates} against n "
     "({sizes}): simulated points with ± 2 MCSE bars, exact efficiency as lines where theory gives it and a "
     "dashed line at 1",
-    "mse": "Mean squared error of {estimates} against n ({sizes}), log axes: simulated points with "
+    "mse": "Mean squared error of {estimates} against n ({sizes}), log n axis: simulated points with "
     "± 2 MCSE bars, exact MSE as lines where theory gives it and the Cramér–Rao bound dashed",
     "coverage": "Coverage of the {level} Wald interval of {estimates} against n ({sizes}): simulated "
     "points with ± 2 MCSE bars, exact coverage as lines where theory gives it and the nominal level dashed",

@@ -58,6 +58,15 @@ def test_captions_say_only_what_the_figure_draws() -> None:
     assert "Lines: exact coverage" in cn["coverage"] and "Lines: exact coverage" not in cg["coverage"]
     # Ratios to the bound are named only where a block has several coefficients.
     assert "block of coefficients" not in cn["bias"] and "block of coefficients" in co["bias"]
+    # A log scale is named only where a parameter is drawn on its own: never for a model of blocks only.
+    logistic = _scenario(
+        {"family": "logistic_regression", "params": {"beta": [0.5, -1.0]}, "sample_sizes": [50]}
+    )
+    cl = captions(logistic.model, _rows(logistic))
+    for figure in ("variance", "mse"):
+        assert "log scale" in cn[figure] and "linear axis" not in cn[figure]
+        assert "log scale" in co[figure] and "linear axis" in co[figure]  # sigma2 on its own, beta as ratios
+        assert "log scale" not in cl[figure] and "linear axis" in cl[figure]
     # Each model's own note sits under its own figures only (the report names no model).
     assert "x̄ is exactly normal" in cn["sampling"] and "x̄ is exactly normal" not in cg["sampling"]
     assert "no closed form" in cg["bias"] and "no closed form" not in cn["bias"]

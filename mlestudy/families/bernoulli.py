@@ -41,7 +41,8 @@ class Bernoulli(Family):
     figure_notes = {
         "coverage": "p̂ = k/n lives on a lattice, so the exact coverage jumps as n grows, and at k = 0 or n "
         "the interval has zero width: far below nominal at small n.",
-        "sampling": "p̂ takes only n + 1 values: at small n the histogram is a few spikes.",
+        "sampling": "p̂ takes only n + 1 values, so the bins are centred on them: at small n a few bars, "
+        "one per value.",
     }
     parameters = (Parameter("p", 0.0, 1.0, start=0.5, description="success probability"),)
     estimator_types = (BernoulliMLE,)

@@ -41,7 +41,8 @@ class Poisson(Family):
     figure_notes = {
         "coverage": "Exact coverage is a sum over the Poisson law of the total; it jumps with n because the "
         "total is a count.",
-        "sampling": "x̄ takes values on a lattice of step 1/n: spiky at small n.",
+        "sampling": "x̄ takes values on a lattice of step 1/n, and at small n the bins are centred on it, one bar "
+        "per value.",
     }
     parameters = (Parameter("rate", 0.0, start=1.0, description="mean count per observation"),)
     estimator_types = (PoissonMLE,)
